@@ -36,6 +36,7 @@ from server.routing.signals import (
     logprob_confidence,
     order_agreement,
     panel_agreement,
+    preference_agreement,
     stated_confidence,
 )
 
@@ -63,6 +64,7 @@ __all__ = [
     "order_agreement",
     "outcome_shares",
     "panel_agreement",
+    "preference_agreement",
     "risk_upper_bound",
     "route",
     "stated_confidence",

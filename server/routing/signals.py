@@ -9,8 +9,9 @@ works as well as a continuous probability.
 - :func:`logprob_confidence`: the judge's probability of its choice, from token logprobs, combined
   across both presentation orders by averaging the two orders' preference probabilities (SCOPE).
 - :func:`order_agreement`: whether the two presentation orders agree.
-- :func:`panel_agreement`: how many judges of a panel give the majority outcome.
+- :func:`panel_agreement`: how many judges of a panel give the majority outcome (both agree, for two).
 - :func:`agreement_with_others`: whether one judge agrees with the other judges of its panel.
+- :func:`preference_agreement`: the same, graded on the scale a < tie < b (a tie half-agrees).
 - :func:`stated_confidence`: the judge's own stated confidence, mapped from its scale onto [0, 1].
 
 >>> logprob_confidence(OrderProbabilities(a=0.9, b=0.1), OrderProbabilities(a=0.7, b=0.2, tie=0.1))
@@ -27,7 +28,7 @@ from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from rubrics.outcomes import OUTCOMES, Outcome, combine_orders, strict_majority
+from rubrics.outcomes import OUTCOMES, Outcome, combine_orders
 
 
 class Judgement(NamedTuple):
@@ -128,21 +129,24 @@ def order_agreement(ab: Outcome | None, ba: Outcome | None) -> Judgement:
 
 
 def panel_agreement(outcomes: Mapping[str, Outcome | None]) -> Judgement:
-    """The panel's strict-majority outcome and the share of its judges (with a verdict) who gave it.
+    """The outcome more than half of the panel's judges gave, and the largest share any outcome got.
 
-    Without a strict majority the outcome is None (the panel is never accepted) and the value is the
-    largest share reached.
+    A judge without a verdict (None) counts as a vote for nothing: two judges agree only when both
+    gave the same outcome. Without a strict majority the outcome is None (the panel is never
+    accepted) and the value is still the largest share reached.
 
     >>> panel_agreement({"x": "a", "y": "a", "z": "tie"})
     Judgement(outcome='a', confidence=0.666666666667)
-    >>> panel_agreement({"x": "a", "y": "b"})
-    Judgement(outcome=None, confidence=0.5)
+    >>> panel_agreement({"x": "a", "y": "b"}), panel_agreement({"x": "a", "y": None})
+    (Judgement(outcome=None, confidence=0.5), Judgement(outcome=None, confidence=0.5))
     """
     votes = [outcome for outcome in outcomes.values() if outcome is not None]
     if not votes:
         return Judgement(None, None)
-    share = max(votes.count(outcome) for outcome in set(votes)) / len(votes)
-    return Judgement(strict_majority(votes), round(share, 12))
+    counts = {outcome: votes.count(outcome) for outcome in OUTCOMES}
+    top = max(OUTCOMES, key=lambda outcome: counts[outcome])
+    majority = top if 2 * counts[top] > len(outcomes) else None
+    return Judgement(majority, round(counts[top] / len(outcomes), 12))
 
 
 def agreement_with_others(judge: str, outcomes: Mapping[str, Outcome | None]) -> Judgement:
@@ -162,6 +166,31 @@ def agreement_with_others(judge: str, outcomes: Mapping[str, Outcome | None]) ->
     if not others:
         return Judgement(own, None)
     return Judgement(own, round(sum(outcome == own for outcome in others) / len(others), 12))
+
+
+SCALE: dict[Outcome, int] = {"a": -1, "tie": 0, "b": 1}
+"""Outcomes on the preference scale: a tie lies half-way between `a` and `b`."""
+
+
+def preference_agreement(judge: str, outcomes: Mapping[str, Outcome | None]) -> Judgement:
+    """One judge's outcome and its graded agreement with the panel's other judges (with a verdict).
+
+    On the preference scale a < tie < b, each other judge agrees fully (same outcome, 1.0), half
+    (one of the two said tie, 0.5) or not at all (a against b, 0.0); the value is the mean.
+
+    >>> [preference_agreement("x", {"x": "a", "y": y}).confidence for y in ("a", "tie", "b")]
+    [1.0, 0.5, 0.0]
+    """
+    if judge not in outcomes:
+        raise ValueError(f"judge: {judge!r} is not in the panel {sorted(outcomes)}")
+    own = outcomes[judge]
+    others = [outcome for name, outcome in outcomes.items() if name != judge and outcome is not None]
+    if own is None:
+        return Judgement(None, None)
+    if not others:
+        return Judgement(own, None)
+    distance = sum(abs(SCALE[own] - SCALE[outcome]) for outcome in others) / (2 * len(others))
+    return Judgement(own, round(1.0 - distance, 12))
 
 
 def stated_confidence(
