@@ -91,9 +91,11 @@ def _ppi_interval(
     labelled: np.ndarray, predicted: np.ndarray, unlabelled: np.ndarray, delta: float, ppi_mean_ci: Any
 ) -> tuple[float, float]:
     """PPI++ with λ tuned; λ = 0 (the human-only estimate) when the judge never varies and λ is 0/0."""
-    low, high = ppi_mean_ci(labelled, predicted, unlabelled, alpha=delta)
-    if not np.all(np.isfinite([low, high])):
-        low, high = ppi_mean_ci(labelled, predicted, unlabelled, alpha=delta, lam=0.0)
+    constant = np.ptp(np.concatenate([predicted, unlabelled])) == 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        low, high = ppi_mean_ci(labelled, predicted, unlabelled, alpha=delta, lam=0.0 if constant else None)
+        if not np.all(np.isfinite([low, high])):
+            low, high = ppi_mean_ci(labelled, predicted, unlabelled, alpha=delta, lam=0.0)
     return float(np.ravel(low)[0]), float(np.ravel(high)[0])
 
 
