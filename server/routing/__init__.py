@@ -31,6 +31,7 @@ from server.routing.estimate import Interval, OutcomeShare, OutcomeShares, one_h
 from server.routing.signals import (
     Judgement,
     OrderProbabilities,
+    agreement_ladder,
     agreement_with_others,
     average_preference,
     logprob_confidence,
@@ -54,6 +55,7 @@ __all__ = [
     "RoutingSummary",
     "Stage",
     "ThresholdChoice",
+    "agreement_ladder",
     "agreement_with_others",
     "average_preference",
     "calibrate",

@@ -12,6 +12,7 @@ works as well as a continuous probability.
 - :func:`panel_agreement`: how many judges of a panel give the majority outcome (both agree, for two).
 - :func:`agreement_with_others`: whether one judge agrees with the other judges of its panel.
 - :func:`preference_agreement`: the same, graded on the scale a < tie < b (a tie half-agrees).
+- :func:`agreement_ladder`: a panel ranked decisive agreement > agreed tie > tie vs a side > contradiction.
 - :func:`stated_confidence`: the judge's own stated confidence, mapped from its scale onto [0, 1].
 
 >>> logprob_confidence(OrderProbabilities(a=0.9, b=0.1), OrderProbabilities(a=0.7, b=0.2, tie=0.1))
@@ -23,7 +24,7 @@ Judgement(outcome='b', confidence=1.0)
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -191,6 +192,42 @@ def preference_agreement(judge: str, outcomes: Mapping[str, Outcome | None]) -> 
         return Judgement(own, None)
     distance = sum(abs(SCALE[own] - SCALE[outcome]) for outcome in others) / (2 * len(others))
     return Judgement(own, round(1.0 - distance, 12))
+
+
+LADDER = {"decisive": 1.0, "tie": 0.75, "partial": 0.5, "contradiction": 0.25, "alone": 0.0}
+"""The levels of :func:`agreement_ladder`, fixed before any label is seen."""
+
+
+def agreement_ladder(outcomes: Mapping[str, Outcome | None], priority: Sequence[str]) -> Judgement:
+    """Rank a panel's verdicts by how decisively they agree; the outcome is the panel's best guess.
+
+    From the top: every judge picks the same side (1.0); every judge says tie (0.75, a hedged
+    statement agreed on); the judges that pick a side pick the same one and the others say tie (0.5,
+    that side); some pick `a` and some `b` (0.25, the outcome of the first judge in `priority`); fewer
+    than two verdicts (0.0, the one there is).
+
+    >>> panel = ["gpt", "pandalm"]
+    >>> [agreement_ladder({"gpt": x, "pandalm": y}, panel).confidence for x, y in ("aa", ("tie", "b"), "ab")]
+    [1.0, 0.5, 0.25]
+    >>> agreement_ladder({"gpt": "a", "pandalm": "b"}, panel)
+    Judgement(outcome='a', confidence=0.25)
+    """
+    unknown = set(priority) - set(outcomes)
+    if unknown or not priority:
+        raise ValueError(f"priority: must name judges of the panel {sorted(outcomes)}, got {list(priority)}")
+    votes = [outcome for outcome in outcomes.values() if outcome is not None]
+    first = next((outcomes[judge] for judge in priority if outcomes[judge] is not None), None)
+    if not votes:
+        return Judgement(None, None)
+    if len(votes) < 2 or len(votes) < len(outcomes):
+        return Judgement(first if first is not None else votes[0], LADDER["alone"])
+    sides = {outcome for outcome in votes if outcome != "tie"}
+    if not sides:
+        return Judgement("tie", LADDER["tie"])
+    if len(sides) == 2:
+        return Judgement(first, LADDER["contradiction"])
+    (side,) = sides
+    return Judgement(side, LADDER["decisive"] if "tie" not in votes else LADDER["partial"])
 
 
 def stated_confidence(

@@ -13,6 +13,7 @@ confidence), in the spirit of the signals that exist for them:
 - :func:`panel_strategy`: one stage, "both judges agree" (the panel's strict majority);
 - :func:`cascade_strategy`: the panel first, then each judge alone, cheapest first;
 - :func:`agreement_strategy`: each judge alone, ranked by its graded agreement with the others;
+- :func:`ladder_strategy`: one stage, decisive agreement > agreed tie > tie vs a side > contradiction;
 - :func:`learned_cells_strategy`: one stage whose signal is the accuracy, learned on a share of the
   calibration half held out from calibration, of the best outcome in each *cell* (the tuple of all
   judges' outcomes): it ranks "both agree", "one says tie", "they contradict" by what they were
@@ -36,7 +37,7 @@ import numpy as np
 
 from rubrics.outcomes import OUTCOMES, Outcome
 from server.routing.calibration import DEFAULT_MIN_N, PairSignals, Stage, calibrate, route
-from server.routing.signals import Judgement, panel_agreement, preference_agreement
+from server.routing.signals import LADDER, Judgement, agreement_ladder, panel_agreement, preference_agreement
 
 PANEL = "panel"
 
@@ -135,6 +136,27 @@ def agreement_strategy(stages: Sequence[str], panel: Sequence[str]) -> Strategy:
 
     def plan(calibration: Sequence[Item], rng: np.random.Generator) -> Plan:
         return Plan(tuple(Stage(judge, "preference_agreement") for judge in stages), signals, tuple(calibration))
+
+    return plan
+
+
+def ladder_strategy(judges: Sequence[str], lowest: str = "alone") -> Strategy:
+    """One stage, the panel ranked by :func:`server.routing.signals.agreement_ladder` (`judges` in priority order).
+
+    Levels below `lowest` (a name in :data:`server.routing.signals.LADDER`) keep their rank but lose
+    their outcome, so they are never accepted: ``lowest="tie"`` is "both agree", decisive first.
+    """
+    if lowest not in LADDER:
+        raise ValueError(f"lowest: must be one of {list(LADDER)}, got {lowest!r}")
+
+    def signals(item: Item) -> dict[str, Judgement]:
+        judgement = agreement_ladder({judge: item.outcomes.get(judge) for judge in judges}, judges)
+        if judgement.confidence is not None and judgement.confidence < LADDER[lowest]:
+            judgement = Judgement(None, judgement.confidence)
+        return {PANEL: judgement}
+
+    def plan(calibration: Sequence[Item], rng: np.random.Generator) -> Plan:
+        return Plan((Stage(PANEL, "agreement_ladder"),), signals, tuple(calibration))
 
     return plan
 

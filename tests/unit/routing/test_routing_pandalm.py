@@ -4,7 +4,9 @@ Floors, from the 20 splits of bench/routing_validity.py (seed 12):
 - "both agree" at α = 0.25 certifies the agreeing pairs (67.8 % of the test half, 19.5 % realized
   disagreement, far under α) in 19 of 20 splits and nothing in one; the floor 0.5 over 5 splits
   allows one split in five to certify nothing (4/5 × 67.8 % = 54 %).
-- the graded-agreement cascade pandalm → gpt at α = 0.3 accepted 78.7 % with 0 broken splits in 20,
+- "both agree, decisive above tie" at α = 0.25 certified in all 20 splits at 67.8 % (its ceiling);
+  the floor 0.6 allows one split in five to fall back to decisive agreement alone or a little less.
+- the ladder (pandalm first on contradiction) at α = 0.3 accepted 79.3 % with 0 broken splits in 20,
   certifying in all; the floor 0.7 leaves room for one split at the agreement-only level (67.8 %).
 """
 
@@ -16,7 +18,7 @@ import pytest
 
 from rubrics.outcomes import strict_majority
 from server.imports.pandalm import read_pandalm
-from server.routing.validity import Item, agreement_strategy, panel_strategy, study
+from server.routing.validity import Item, ladder_strategy, panel_strategy, study
 
 PANDALM = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "pandalm"
 JUDGES = ("gpt-3.5-turbo", "pandalm-7b")
@@ -41,9 +43,10 @@ def items() -> list[Item]:
     ("strategy", "alpha", "floor"),
     [
         (panel_strategy(JUDGES), 0.25, 0.5),
-        (agreement_strategy(JUDGES[::-1], JUDGES), 0.3, 0.7),
+        (ladder_strategy(JUDGES, lowest="tie"), 0.25, 0.6),
+        (ladder_strategy(JUDGES[::-1]), 0.3, 0.7),
     ],
-    ids=["both-agree-0.25", "graded-pandalm-gpt-0.3"],
+    ids=["both-agree-0.25", "decisive-agreement-0.25", "ladder-pandalm-first-0.3"],
 )
 def test_no_split_breaks_the_promise_and_coverage_stays_above_the_floor(
     items: list[Item], strategy, alpha: float, floor: float

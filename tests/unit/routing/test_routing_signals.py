@@ -9,6 +9,7 @@ import pytest
 from server.routing import (
     Judgement,
     OrderProbabilities,
+    agreement_ladder,
     agreement_with_others,
     average_preference,
     logprob_confidence,
@@ -92,3 +93,26 @@ def test_stated_confidence_is_mapped_onto_zero_one() -> None:
         stated_confidence("a", 6, low=1, high=5)
     with pytest.raises(ValueError, match="high: "):
         stated_confidence("a", 1, low=5, high=5)
+
+
+@pytest.mark.parametrize(
+    ("gpt", "pandalm", "expected"),
+    [
+        ("b", "b", Judgement("b", 1.0)),
+        ("tie", "tie", Judgement("tie", 0.75)),
+        ("tie", "a", Judgement("a", 0.5)),
+        ("b", "tie", Judgement("b", 0.5)),
+        ("a", "b", Judgement("a", 0.25)),
+        (None, "b", Judgement("b", 0.0)),
+        (None, None, Judgement(None, None)),
+    ],
+)
+def test_agreement_ladder(gpt, pandalm, expected: Judgement) -> None:
+    assert agreement_ladder({"gpt": gpt, "pandalm": pandalm}, ["gpt", "pandalm"]) == expected
+
+
+def test_agreement_ladder_follows_the_priority_on_contradiction() -> None:
+    assert agreement_ladder({"gpt": "a", "pandalm": "b"}, ["pandalm", "gpt"]) == Judgement("b", 0.25)
+    assert agreement_ladder({"x": "a", "y": "tie", "z": "a"}, ["x"]) == Judgement("a", 0.5)
+    with pytest.raises(ValueError, match="priority: "):
+        agreement_ladder({"gpt": "a"}, ["claude"])
