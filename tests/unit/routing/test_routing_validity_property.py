@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.stats import binom
 
-from server.routing import choose_threshold
+from server.routing import Judgement, PairSignals, Stage, calibrate, choose_threshold
 
 DRAWS = 300
 
@@ -116,3 +116,60 @@ def test_pooled_over_many_scenarios_the_violation_rate_is_at_most_delta() -> Non
         arguments = {"n": int(rng.integers(80, 500)), "alpha": alpha, "delta": 0.1, "min_n": 10, "seed": scenario}
         violations += round(violation_rate(np.linspace(1, 0.1, k), shares / shares.sum(), errors, **arguments) * DRAWS)
     assert violations / (40 * DRAWS) <= binom.ppf(0.999, 40 * DRAWS, 0.1) / (40 * DRAWS)
+
+
+def test_a_continuous_signal_keeps_the_guarantee() -> None:
+    # Confidence ~ U(0, 1), P(disagree | c) = (1 − c) / 2: the risk above t is (1 − t) / 4, so t < 0.6 violates α = 0.1.
+    rng = np.random.default_rng(5)
+    violations = 0
+    for _ in range(DRAWS):
+        confidence = rng.random(300)
+        wrong = rng.random(300) < (1 - confidence) / 2
+        threshold = choose_threshold(confidence, wrong, alpha=0.1, delta=0.1, min_n=10).threshold
+        violations += threshold is not None and (1 - threshold) / 4 > 0.1
+    assert violations / DRAWS <= allowance(0.1)
+
+
+def test_each_stage_of_a_cascade_keeps_its_guarantee() -> None:
+    # Two judges with correlated discrete signals (a joint table of 4 × 4 cells) and correlated errors.
+    # Stage 2's true risk at (t1, t2) is that of the cells below t1 for judge 1 and at or above t2 for judge 2.
+    rng = np.random.default_rng(8)
+    levels = np.array([1.0, 0.7, 0.4, 0.1])
+    alpha, delta, n = 0.2, 0.1, 400
+    per_stage = np.zeros(2)
+    for _ in range(6):
+        mass = rng.dirichlet(np.ones(16)).reshape(4, 4)
+        base = alpha + rng.choice([-0.1, -0.03, 0.0, 0.02, 0.06], size=(4, 4))
+        errors = np.clip(np.stack([base + 0.02 * np.arange(4)[:, None], base + 0.02 * np.arange(4)[None, :]]), 0, 1)
+        cells = np.arange(16)
+        for _draw in range(100):
+            drawn = rng.choice(cells, size=n, p=mass.ravel())
+            l1, l2 = drawn // 4, drawn % 4
+            wrong1 = rng.random(n) < errors[0][l1, l2]
+            wrong2 = rng.random(n) < errors[1][l1, l2]
+            pairs = [
+                PairSignals(
+                    str(i),
+                    {
+                        "one": Judgement("tie" if wrong1[i] else "a", levels[l1[i]]),
+                        "two": Judgement("tie" if wrong2[i] else "a", levels[l2[i]]),
+                    },
+                    "a",
+                )
+                for i in range(n)
+            ]
+            one, two = calibrate(
+                pairs, [Stage("one", "s"), Stage("two", "s")], alpha=alpha, delta=delta, min_n=10
+            ).judges
+            t1, t2 = one.threshold, two.threshold
+            i1 = 0 if t1 is None else int(np.flatnonzero(levels == t1)[0]) + 1  # judge 1 accepts levels [0, i1)
+            risk1 = (mass[:i1] * errors[0][:i1]).sum() / mass[:i1].sum() if i1 else 0.0
+            if t2 is not None:
+                i2 = int(np.flatnonzero(levels == t2)[0]) + 1
+                block_mass, block_errors = mass[i1:, :i2], errors[1][i1:, :i2]
+                risk2 = (block_mass * block_errors).sum() / block_mass.sum()
+            else:
+                risk2 = 0.0
+            per_stage += [t1 is not None and risk1 > alpha, risk2 > alpha]
+    draws = 6 * 100
+    assert np.all(per_stage / draws <= binom.ppf(0.999, draws, delta) / draws), per_stage / draws
