@@ -4,13 +4,16 @@ Reads /work/shared/data/pandalm/ through the repo's own reader (server/imports/p
 or "Tie" = a / b / tie, unreadable GPT output = no verdict); the reference is the strict majority of
 the three annotators (rubrics/outcomes.py). Prints, measured in one run:
 
-1. The validity table: for each strategy, 20 random 500/499 calibration/test splits (the same splits
-   for every strategy and α), α = 0.15, 0.25, 0.3 at δ = 0.1: calibrate on the 500, route the 499,
-   compare the accepted test pairs with their held-back majority. Columns: splits that broke the
-   promise (realized disagreement > α), splits whose certified thresholds disagree more than α on
-   all 999 pairs (the guarantee's own event), splits where anything was certified, mean coverage of the
-   test half, mean realized disagreement among accepted pairs, and the mean coverage of the best fixed
-   thresholds chosen with hindsight on the test half (the ceiling, same strategy).
+1. The validity table: for each strategy (server/routing/validity.py: "both agree" alone, cascades
+   of "both agree" then each judge alone, each judge by its graded agreement with the other, the
+   agreement ladder, cell accuracies learned on a held-out share), 20 random 500/499
+   calibration/test splits (the same splits for every strategy and α), α = 0.15, 0.25, 0.3 at
+   δ = 0.1: calibrate on the 500, route the 499, compare the accepted test pairs with their
+   held-back majority. Columns: splits that broke the promise (realized disagreement > α), splits
+   whose certified thresholds disagree more than α on all 999 pairs (the guarantee's own event),
+   splits where anything was certified, mean coverage of the test half, mean realized disagreement
+   among accepted pairs, and the mean coverage of the best fixed thresholds chosen with hindsight on
+   the test half (the ceiling, same strategy).
 2. The PPI figure: outcome shares' interval width (90 %) with PPI++ (each judge on all 999 pairs,
    corrected by n human labels) against human-only at the same n, averaged over random draws of the
    n human-labelled pairs, and the effective number of human labels each judge was worth.
@@ -41,7 +44,7 @@ from server.routing.validity import (
 )
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "pandalm"
-JUDGES = ("gpt-3.5-turbo", "pandalm-7b")  # the cascade's order: the stronger judge alone first
+JUDGES = ("gpt-3.5-turbo", "pandalm-7b")  # the stronger judge first; the strategies try both orders
 ALPHAS = (0.15, 0.25, 0.3)
 DELTA = 0.1
 

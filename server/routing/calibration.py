@@ -159,6 +159,8 @@ def risk_upper_bound(disagreements: int | np.ndarray, n: int | np.ndarray, delta
     >>> round(risk_upper_bound(0, 22, 0.1), 4), round(risk_upper_bound(5, 50, 0.1), 4), risk_upper_bound(3, 3, 0.1)
     (0.0994, 0.1776, 1.0)
     """
+    if not 0.0 < delta < 1.0:
+        raise ValueError(f"delta: must be strictly between 0 and 1, got {delta!r}")
     k = np.asarray(disagreements, dtype=float)
     n = np.asarray(n, dtype=float)
     if np.any(n < 1) or np.any(k < 0) or np.any(k > n):

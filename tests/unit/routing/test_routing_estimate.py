@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
-from ppi_py import classical_mean_ci, ppi_mean_ci
 
 from server.routing import one_hot, outcome_shares
 
@@ -20,6 +21,9 @@ def synthetic(n_human: int, n_unlabelled: int, accuracy: float, seed: int = 0):
 
 
 def test_intervals_are_ppi_pythons_own() -> None:
+    with warnings.catch_warnings():  # importing ppi_py turns every warning off for the whole process
+        from ppi_py import classical_mean_ci, ppi_mean_ci
+
     human, judge_labelled, judge_unlabelled = synthetic(200, 2000, accuracy=0.8)
     shares = outcome_shares(human, judge_labelled, judge_unlabelled, delta=0.1)
     y, y_hat, y_hat_u = one_hot(human), one_hot(judge_labelled), one_hot(judge_unlabelled)
