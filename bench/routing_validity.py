@@ -58,25 +58,32 @@ def load_items(folder: Path = DATA) -> list[Item]:
     return items
 
 
-def strategies() -> dict[str, tuple[object, bool]]:
-    """The strategies compared, by the name printed in the table, with whether δ is split over stages."""
+def strategies() -> dict[str, tuple[object, dict[str, bool]]]:
+    """The strategies compared, by the name printed in the table, with the study's options for each."""
     gpt, pandalm = JUDGES
+    population, joint, routed = {}, {"joint": True}, {"routed": True}
     return {
-        "both agree (reference)": (panel_strategy(JUDGES), False),
-        "cascade: both agree → gpt → pandalm": (cascade_strategy(JUDGES), False),
-        "cascade: both agree → pandalm → gpt": (cascade_strategy(JUDGES[::-1]), False),
-        "gpt by graded agreement": (agreement_strategy([gpt], JUDGES), False),
-        "pandalm by graded agreement": (agreement_strategy([pandalm], JUDGES), False),
-        "cascade: gpt → pandalm, graded agreement": (agreement_strategy([gpt, pandalm], JUDGES), False),
-        "cascade: pandalm → gpt, graded agreement": (agreement_strategy([pandalm, gpt], JUDGES), False),
-        "cascade: gpt → pandalm, graded, δ/2 per stage": (agreement_strategy([gpt, pandalm], JUDGES), True),
-        "both agree, decisive above tie (ladder to tie)": (ladder_strategy(JUDGES, lowest="tie"), False),
-        "ladder to tie vs a side": (ladder_strategy(JUDGES, lowest="partial"), False),
-        "ladder, gpt first on contradiction": (ladder_strategy(JUDGES), False),
-        "ladder, pandalm first on contradiction": (ladder_strategy(JUDGES[::-1]), False),
-        "learned cells, 40% held out to learn": (learned_cells_strategy(JUDGES, learn_share=0.4), False),
-        "learned cells, 20% held out to learn": (learned_cells_strategy(JUDGES, learn_share=0.2), False),
-        "learned cells on the same pairs (no guarantee)": (learned_cells_strategy(JUDGES, learn_share=0.0), False),
+        "both agree (reference)": (panel_strategy(JUDGES), population),
+        "cascade: both agree → gpt → pandalm": (cascade_strategy(JUDGES), population),
+        "cascade: both agree → pandalm → gpt": (cascade_strategy(JUDGES[::-1]), population),
+        "gpt by graded agreement": (agreement_strategy([gpt], JUDGES), population),
+        "pandalm by graded agreement": (agreement_strategy([pandalm], JUDGES), population),
+        "cascade: gpt → pandalm, graded agreement": (agreement_strategy([gpt, pandalm], JUDGES), population),
+        "cascade: pandalm → gpt, graded agreement": (agreement_strategy([pandalm, gpt], JUDGES), population),
+        "cascade: gpt → pandalm, graded, δ/2 per stage": (agreement_strategy([gpt, pandalm], JUDGES), joint),
+        "both agree, decisive above tie (ladder to tie)": (ladder_strategy(JUDGES, lowest="tie"), population),
+        "ladder to tie vs a side": (ladder_strategy(JUDGES, lowest="partial"), population),
+        "ladder, gpt first on contradiction": (ladder_strategy(JUDGES), population),
+        "ladder, pandalm first on contradiction": (ladder_strategy(JUDGES[::-1]), population),
+        "learned cells, 40% held out to learn": (learned_cells_strategy(JUDGES, learn_share=0.4), population),
+        "learned cells, 20% held out to learn": (learned_cells_strategy(JUDGES, learn_share=0.2), population),
+        "learned cells on the same pairs (no guarantee)": (learned_cells_strategy(JUDGES, 0.0), population),
+        "routed promise: both agree": (panel_strategy(JUDGES), routed),
+        "routed promise: decisive above tie": (ladder_strategy(JUDGES, lowest="tie"), routed),
+        "routed promise: ladder, gpt first": (ladder_strategy(JUDGES), routed),
+        "routed promise: ladder, pandalm first": (ladder_strategy(JUDGES[::-1]), routed),
+        "routed promise: gpt by graded agreement": (agreement_strategy([gpt], JUDGES), routed),
+        "routed promise: learned cells, 20% held out": (learned_cells_strategy(JUDGES, learn_share=0.2), routed),
     }
 
 
@@ -132,7 +139,7 @@ def main() -> None:
     items = load_items(args.data)
     started = time.perf_counter()
     rows = []
-    for name, (strategy, joint) in strategies().items():
+    for name, (strategy, options) in strategies().items():
         rows += study(
             items,
             strategy,
@@ -143,7 +150,7 @@ def main() -> None:
             min_n=args.min_n,
             seed=args.seed,
             name=name,
-            joint=joint,
+            **options,
         )
     print(f"PandaLM, {len(items)} pairs, {args.splits} splits 500/499, delta = {DELTA}, min_n = {args.min_n}")
     print_table(rows)

@@ -25,6 +25,7 @@ from server.routing.calibration import (
     choose_threshold,
     risk_upper_bound,
     route,
+    routed_upper_bound,
     summarize,
 )
 from server.routing.estimate import Interval, OutcomeShare, OutcomeShares, one_hot, outcome_shares
@@ -69,6 +70,7 @@ __all__ = [
     "preference_agreement",
     "risk_upper_bound",
     "route",
+    "routed_upper_bound",
     "stated_confidence",
     "summarize",
 ]

@@ -18,6 +18,14 @@ them at once (and so the cascade's accepted pairs as a whole) at 1−kδ for k j
 bound: pass ``delta / k`` for a joint 1−δ. :func:`route` maps pairs without a human reference to
 accepted (judge, outcome, confidence) or escalated (with its uncertainty).
 
+Two promises. By default (``promise="population"``) the bound is on the disagreement *rate* of the
+judge above its threshold, for pairs drawn like the calibration pairs. A finite set of routed pairs
+then disagrees more than α by its own sampling noise alone when that rate sits just under α. Given
+the pairs to be routed (`routed`, their signals only: no labels), ``promise="routed"`` bounds instead
+the disagreement *among those routed pairs* that get accepted: each step is the exact
+hypergeometric test of "more than α of the routed pairs above t disagree", valid when which pairs got
+human labels was random (:func:`routed_upper_bound`). It is the promise a split study measures.
+
 >>> pairs = [PairSignals(f"p{i}", {"judge": Judgement("a", i / 100)}, reference="a" if i > 20 else "b")
 ...          for i in range(100)]
 >>> result = calibrate(pairs, [Stage("judge", "logprob")], alpha=0.1, delta=0.1, min_n=30)
@@ -37,7 +45,7 @@ from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
-from scipy.stats import beta
+from scipy.stats import beta, hypergeom
 
 from rubrics.outcomes import Outcome
 from server.routing.signals import Judgement
@@ -93,7 +101,9 @@ class JudgeCalibration(_Frozen):
     signal: str
     threshold: float | None
     accepted: int = Field(ge=0, description="calibration pairs at or above the threshold")
-    risk_upper_bound: float | None = Field(description="Clopper–Pearson upper bound on disagreement at 1−δ")
+    risk_upper_bound: float | None = Field(
+        description="upper bound at 1−δ on disagreement: Clopper–Pearson on the rate, or on the routed pairs"
+    )
     n_calibration: int = Field(ge=0, description="calibration pairs that reached this judge")
 
 
@@ -105,6 +115,9 @@ class Calibration(_Frozen):
     delta: float = Field(gt=0.0, lt=1.0)
     n_calibration: int = Field(ge=0)
     judges: list[JudgeCalibration]
+    promise: Literal["population", "routed"] = Field(
+        default="population", description="what the bound covers: the judge's rate, or the routed pairs calibrated for"
+    )
 
     @property
     def certified(self) -> bool:
@@ -170,6 +183,29 @@ def risk_upper_bound(disagreements: int | np.ndarray, n: int | np.ndarray, delta
     return float(bound) if bound.ndim == 0 else bound
 
 
+def routed_upper_bound(disagreements: int, n: int, routed: int, delta: float) -> float:
+    """Exact 1−δ upper bound on the share of `routed` unlabelled pairs that disagree, from n labelled ones.
+
+    The n + routed pairs are exchangeable (which of them got human labels was random), so given the
+    total K of disagreements, the labelled pairs' count is Hypergeometric(n + routed, K, n). The bound
+    is j/routed for the smallest j such that K = disagreements + j + 1 would make the observed count
+    or fewer a δ-rare event; 0 when nothing is routed.
+
+    >>> round(routed_upper_bound(10, 100, 100, 0.1), 2), round(risk_upper_bound(10, 100, 0.1), 3)
+    (0.17, 0.15)
+    """
+    if not 0.0 < delta < 1.0:
+        raise ValueError(f"delta: must be strictly between 0 and 1, got {delta!r}")
+    if n < 1 or not 0 <= disagreements <= n or routed < 0:
+        raise ValueError("disagreements: must lie between 0 and n, with n ≥ 1 and routed ≥ 0")
+    if routed == 0:
+        return 0.0
+    more = np.arange(routed)  # j: "at most j of the routed pairs disagree" is refuted when p ≤ δ for K = k + j + 1
+    p = hypergeom.cdf(disagreements, n + routed, disagreements + more + 1, n)
+    refuted = np.flatnonzero(p <= delta)
+    return float(refuted[0] / routed) if refuted.size else 1.0
+
+
 def choose_threshold(
     confidences: Sequence[float] | np.ndarray,
     disagrees: Sequence[bool] | np.ndarray,
@@ -177,6 +213,7 @@ def choose_threshold(
     alpha: float,
     delta: float,
     min_n: int = DEFAULT_MIN_N,
+    routed: Sequence[float] | np.ndarray | None = None,
 ) -> ThresholdChoice:
     """Fixed-sequence testing over the distinct confidence values, from the most confident down.
 
@@ -186,6 +223,8 @@ def choose_threshold(
         alpha: the largest disagreement rate to certify.
         delta: the error level of each bound (the guarantee holds with probability ≥ 1−δ).
         min_n: fewest accepted pairs a certified threshold may rest on.
+        routed: the signal values of the unlabelled pairs to be routed (the judge's usable ones): each
+            step then bounds their disagreement with :func:`routed_upper_bound` instead of the rate.
 
     Returns:
         The lowest threshold reached before the first failing step (None if the first one fails).
@@ -207,7 +246,17 @@ def choose_threshold(
     accepted = ends + 1
     disagreements = np.cumsum(wrong)[ends] if values.size else np.array([], dtype=int)
     eligible = accepted >= min_n
-    bounds = risk_upper_bound(disagreements[eligible], accepted[eligible], delta) if eligible.any() else np.array([])
+    if routed is None:
+        bounds = risk_upper_bound(disagreements[eligible], accepted[eligible], delta) if eligible.any() else []
+    else:
+        future = np.sort(np.asarray(routed, dtype=float))
+        if not np.all(np.isfinite(future)):
+            raise ValueError("routed: must be finite numbers")
+        above = future.size - np.searchsorted(future, values[ends[eligible]], side="left")
+        bounds = [
+            routed_upper_bound(int(k), int(n), int(m), delta)
+            for k, n, m in zip(disagreements[eligible], accepted[eligible], above, strict=True)
+        ]
     passing = np.asarray(bounds) <= alpha
     failed = np.flatnonzero(~passing)
     passed = int(failed[0]) if failed.size else int(passing.size)
@@ -242,12 +291,15 @@ def calibrate(
     delta: float,
     min_n: int = DEFAULT_MIN_N,
     calibration: str | None = None,
+    routed: Sequence[PairSignals] | None = None,
 ) -> Calibration:
     """Calibrate a cascade of judges, cheapest first, on the pairs that have a human reference.
 
     Each judge is calibrated on the pairs the earlier judges did not accept; pairs on which it has
     no outcome or no signal value count towards its `n_calibration` but can never be accepted by it.
-    Pairs without a reference are ignored.
+    Pairs without a reference are ignored. With `routed` (the pairs to be routed, their references
+    unused) the promise is on those pairs (``promise="routed"``, see the module docstring); each
+    judge then sees the routed pairs the earlier judges did not accept.
 
     >>> pairs = [PairSignals("p1", {"j": Judgement("a", 1.0)}, "a"), PairSignals("p2", {"j": Judgement("b", 0.0)}, "a")]
     >>> [(j.judge, j.threshold) for j in calibrate(pairs, [Stage("j", "agree")], alpha=0.2, delta=0.1).judges]
@@ -261,6 +313,7 @@ def calibrate(
         raise ValueError(f"judges: each judge may appear once in a cascade, got {names}")
     remaining = [pair for pair in pairs if pair.reference is not None]
     n_calibration = len(remaining)
+    future = None if routed is None else list(routed)
     judges = []
     for stage in stages:
         usable = [
@@ -274,6 +327,9 @@ def calibrate(
             alpha=alpha,
             delta=delta,
             min_n=min_n,
+            routed=None
+            if future is None
+            else [j.confidence for pair in future if _usable(j := pair.judgements.get(stage.judge))],
         )
         judges.append(
             JudgeCalibration(
@@ -286,7 +342,16 @@ def calibrate(
             )
         )
         remaining = [pair for pair in remaining if not _accepts(pair.judgements.get(stage.judge), choice.threshold)]
-    return Calibration(calibration=calibration, alpha=alpha, delta=delta, n_calibration=n_calibration, judges=judges)
+        if future is not None:
+            future = [pair for pair in future if not _accepts(pair.judgements.get(stage.judge), choice.threshold)]
+    return Calibration(
+        calibration=calibration,
+        alpha=alpha,
+        delta=delta,
+        n_calibration=n_calibration,
+        judges=judges,
+        promise="population" if routed is None else "routed",
+    )
 
 
 def route(pairs: Sequence[PairSignals], calibration: Calibration) -> list[Decision]:

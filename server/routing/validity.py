@@ -252,12 +252,15 @@ def study(
     seed: int = 0,
     name: str = "",
     joint: bool = False,
+    routed: bool = False,
 ) -> list[Row]:
     """Run the split study of one strategy at each α; the same splits (one seed) for every α.
 
     With `joint`, each of the k stages is calibrated at δ/k, so that all hold at once with
-    probability ≥ 1−δ (the union bound); otherwise each stage at δ. Items without a reference are
-    left out. Returns one :class:`Row` per α.
+    probability ≥ 1−δ (the union bound); otherwise each stage at δ. With `routed`, calibration is
+    given the test half's signals (not its labels) and bounds the disagreement among the routed
+    test pairs (``promise="routed"``). Items without a reference are left out. Returns one
+    :class:`Row` per α.
     """
     labelled = [item for item in items if item.reference is not None]
     if not 0 < n_calibration < len(labelled):
@@ -274,7 +277,9 @@ def study(
         references = {item.pair: item.reference for item in test}
         for alpha in alphas:
             level = delta / len(plan.stages) if joint else delta
-            result = calibrate(to_pairs, plan.stages, alpha=alpha, delta=level, min_n=min_n)
+            result = calibrate(
+                to_pairs, plan.stages, alpha=alpha, delta=level, min_n=min_n, routed=test_pairs if routed else None
+            )
             accepted = [d for d in route(test_pairs, result) if d.status == "accepted"]
             wrong = sum(d.outcome != references[d.pair] for d in accepted)
             rate = wrong / len(accepted) if accepted else 0.0
