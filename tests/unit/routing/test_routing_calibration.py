@@ -171,7 +171,9 @@ def test_nothing_certified_gives_every_judge_a_null_threshold_and_escalates_ever
 def test_json_has_the_documented_shape() -> None:
     result = calibrate(pairs_for_cascade(), [Stage("small", "logprob")], alpha=0.1, delta=0.1)
     document = result.model_dump(mode="json")
-    assert list(document) == ["calibration", "alpha", "delta", "n_calibration", "judges"]
+    # The shape, in its order; `promise` (population / routed) follows it, for the stored record.
+    assert list(document) == ["calibration", "alpha", "delta", "n_calibration", "judges", "promise"]
+    assert document["promise"] == "population"
     assert document["calibration"] is None
     assert set(document["judges"][0]) >= {"judge", "signal", "threshold", "accepted", "risk_upper_bound"}
     assert Calibration.model_validate_json(result.model_dump_json()) == result
