@@ -71,6 +71,7 @@ from judges.backend import (
     Completion,
     ErrorKind,
     SamplingParams,
+    TokenLogprob,
     Usage,
     cache_key,
     completion_from_record,
@@ -167,6 +168,7 @@ class _Answer:
     finish_reason: str | None = None
     usage: Usage = field(default_factory=Usage)
     chunks: int = 0
+    logprobs: list[TokenLogprob] = field(default_factory=list)
 
     def as_response(self) -> Any:
         """The answer as the chat-completion object instructor parses."""
@@ -194,6 +196,7 @@ class _Answer:
             content = getattr(delta, "content", None) if delta is not None else None
             if content:
                 self.text += content
+            self.logprobs += _token_logprobs(getattr(choice, "logprobs", None))
             if getattr(choice, "finish_reason", None):
                 self.finish_reason = choice.finish_reason
 
@@ -207,6 +210,18 @@ class _Answer:
         self.finish_reason = getattr(choice, "finish_reason", None)
         self.usage = _usage(response)
         self.chunks = 1
+        self.logprobs = _token_logprobs(getattr(choice, "logprobs", None))
+
+
+def _token_logprobs(logprobs: Any) -> list[TokenLogprob]:
+    """The OpenAI-shaped `choice.logprobs.content` (objects or dicts) as :class:`TokenLogprob` records."""
+    content = getattr(logprobs, "content", None) if not isinstance(logprobs, dict) else logprobs.get("content")
+    tokens = []
+    for entry in content or []:
+        item = entry if isinstance(entry, dict) else entry.model_dump() if hasattr(entry, "model_dump") else vars(entry)
+        top = {alt["token"]: float(alt["logprob"]) for alt in item.get("top_logprobs") or []}
+        tokens.append(TokenLogprob(token=item["token"], logprob=float(item["logprob"]), top=top))
+    return tokens
 
 
 class _AttemptFailed(Exception):
@@ -352,6 +367,7 @@ class LiteLLMBackend:
                 latency_s=round(time.monotonic() - started, 4),
                 finish_reason=answer.finish_reason,
                 attempts=attempt,
+                logprobs=tuple(answer.logprobs),
             )
 
     async def _attempt(
@@ -377,6 +393,8 @@ class LiteLLMBackend:
         }
         if params.seed is not None:
             kwargs["seed"] = params.seed
+        if params.logprobs and self._reports_logprobs():
+            kwargs |= {"logprobs": True, "top_logprobs": params.logprobs}
         if response_model is None:
             answer = await self._request(kwargs, progress)
             return answer.text, answer
@@ -396,6 +414,17 @@ class LiteLLMBackend:
                 # A clean instance: instructor attaches the raw response as a private attribute.
                 return response_model.model_validate(value.model_dump(by_alias=True)), answer
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _reports_logprobs(self) -> bool:
+        """Whether litellm knows this provider to accept `logprobs` (we never send what it would refuse)."""
+        provider, _, name = self.model.partition("/")
+        try:
+            supported = litellm.get_supported_openai_params(
+                model=name or provider, custom_llm_provider=provider if name else None
+            )
+        except Exception:  # an unknown provider: ask without
+            return False
+        return bool(supported) and "top_logprobs" in supported
 
     async def _request(self, kwargs: dict[str, Any], progress: _Progress) -> _Answer:
         """Send one request and read its answer, failing only when nothing progresses (see the module doc)."""

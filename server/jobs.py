@@ -22,6 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from judges.backend import Backend, SamplingParams
+from judges.confidence import VLLM_LOGPROBS
 from judges.drafter import Drafter, form_pairs
 from judges.pairwise import DEFAULT_JUDGE_PARAMS, PairwiseJudge
 from judges.verdicts import PairwiseVerdict
@@ -309,8 +310,17 @@ def _verdict_fields(verdict: PairwiseVerdict) -> dict[str, Any]:
             "error_kind": verdict.error_kind,
             "cached": verdict.cached,
             "rubric": verdict.rubric_ref,
+            "probabilities": verdict.probabilities,
+            "probabilities_source": probabilities_source(verdict),
         },
     }
+
+
+def probabilities_source(verdict: PairwiseVerdict) -> str | None:
+    """What a verdict's outcome probabilities are: vLLM's post-grammar raw logprobs, or the provider's."""
+    if verdict.probabilities is None:
+        return None
+    return VLLM_LOGPROBS if verdict.judge_model.startswith("hosted_vllm/") else "provider logprobs"
 
 
 async def judge_job(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import subprocess
 import sys
@@ -79,6 +80,23 @@ async def test_ok_structured_records_usage(fake: FakeServer) -> None:
     body = next(b for b in fake.bodies if b["model"] == served)
     assert body["response_format"]["type"] == "json_schema"  # guided decoding gets the schema
     assert body["seed"] == 0 and body["max_tokens"] == 64
+
+
+async def test_token_logprobs_are_recorded_when_asked(fake: FakeServer) -> None:
+    """Asked for logprobs, the backend records each streamed token with its alternatives, and the
+    judge's probability of each outcome is read off the token that starts the `winner` value."""
+    from judges.confidence import outcome_probabilities
+
+    served = name("ok")
+    asked = await backend(fake, served).complete(MESSAGES, Answer, PARAMS.model_copy(update={"logprobs": 3}))
+    plain = await backend(fake, served).complete(MESSAGES, Answer, PARAMS)
+    body = [b for b in fake.bodies if b["model"] == served]
+    assert body[0]["logprobs"] is True and body[0]["top_logprobs"] == 3 and "logprobs" not in body[1]
+    assert "".join(t.token for t in asked.logprobs) == asked.raw and plain.logprobs == ()
+    # The value 'a' starts inside a token (': "a", "ration'); its alternatives read it as b (-2.5) or tie (-4.0).
+    probabilities = outcome_probabilities(asked.raw, asked.logprobs, field="winner")
+    mass = {"a": math.exp(-0.1), "b": math.exp(-2.5), "tie": math.exp(-4.0)}
+    assert probabilities == pytest.approx({k: v / sum(mass.values()) for k, v in mass.items()})
 
 
 async def test_hang_times_out_within_the_total_cap_after_retries(fake: FakeServer) -> None:

@@ -108,6 +108,7 @@ class FakeServer:
         content, finish_reason = self._content(scenario)
         pieces = _split(content, self.drip_tokens if scenario in ("drip", "stall") else 3)
         usage = (body.get("stream_options") or {}).get("include_usage", False)
+        wants = bool(body.get("logprobs"))
         self.in_flight[model] += 1  # the stream outlives the handler: count it until the last chunk
 
         async def events() -> AsyncIterator[str]:
@@ -120,7 +121,7 @@ class FakeServer:
                         await asyncio.sleep(3600)
                     if scenario == "drip":
                         await asyncio.sleep(self.drip_s)
-                    yield _event(model, {"content": piece}, None)
+                    yield _event(model, {"content": piece}, None, logprobs=_logprobs([piece]) if wants else None)
                 yield _event(model, {}, finish_reason)
                 if usage:
                     yield _event(model, None, None, usage={"prompt_tokens": 7, "completion_tokens": len(pieces),
@@ -167,13 +168,30 @@ def _split(text: str, parts: int) -> list[str]:
     return [text[start:end] for start, end in itertools.pairwise(bounds) if end > start]
 
 
-def _event(model: str, delta: dict[str, Any] | None, finish_reason: str | None, usage: dict | None = None) -> str:
+def _logprobs(pieces: list[str]) -> dict[str, Any]:
+    """OpenAI-shaped logprobs: each piece at -0.1; alternatives with its first `a` read as `b` (-2.5) or `t` (-4.0)."""
+    content = []
+    for piece in pieces:
+        top = {piece: -0.1, piece.replace("a", "b", 1): -2.5, piece.replace("a", "t", 1): -4.0}
+        alternatives = [{"token": token, "logprob": logprob} for token, logprob in top.items()]
+        content.append({"token": piece, "logprob": -0.1, "top_logprobs": alternatives})
+    return {"content": content}
+
+
+def _event(
+    model: str,
+    delta: dict[str, Any] | None,
+    finish_reason: str | None,
+    usage: dict | None = None,
+    logprobs: dict[str, Any] | None = None,
+) -> str:
+    choice = {"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": logprobs}
     chunk: dict[str, Any] = {
         "id": "chatcmpl-fake",
         "object": "chat.completion.chunk",
         "created": int(time.time()),
         "model": model,
-        "choices": [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+        "choices": [] if delta is None else [choice],
     }
     if usage is not None:
         chunk["usage"] = usage
