@@ -25,8 +25,9 @@ from judges.backend import Backend, SamplingParams
 from judges.drafter import Drafter, form_pairs
 from judges.pairwise import DEFAULT_JUDGE_PARAMS, PairwiseJudge
 from judges.verdicts import PairwiseVerdict
-from rubrics.outcomes import Order, combine_orders
+from rubrics.outcomes import Order
 from rubrics.versions import RubricRef
+from server.labels import VerdictLabel, judgement, verdict_label
 from server.rubric_registry import resolve
 from server.storage import Repository, Store
 from server.storage.repository import PairView, digest
@@ -393,10 +394,10 @@ async def judge_job(
                         **fields,
                     )
                 counts["verdicts"] += 1
-        outcomes = {v.order: v.outcome for v in fresh}
-        outcomes |= {o: stored[keys[o]].outcome for o in orders if o not in outcomes and keys[o] in stored}
-        combined = combine_orders(outcomes.get("ab"), outcomes.get("ba"))  # type: ignore[arg-type]
-        counts["inconsistent"] += combined.consistent is False
+        earlier = [verdict_label(stored[keys[o]], {}) for o in orders if o not in todo and keys[o] in stored]
+        now = [VerdictLabel(0, backend.model, v.order, v.outcome, failed=v.failed) for v in fresh]
+        combined = judgement([*earlier, *now], backend.model, None)  # one version: the job's
+        counts["inconsistent"] += combined is not None and combined.consistent is False
         tracker.item(failed=any(v.failed for v in fresh), skipped=not todo)
 
     status = await _finish(tracker, lambda: _run_all(views, one, concurrency))

@@ -11,14 +11,15 @@ What counts, in one place:
   judge-vs-human metrics.
 - **Rubric versions.** With ``rubric`` (``NAME@VERSION``, or ``NAME`` for its newest version) only
   verdicts under that version count, and rankings made under it or under no rubric. Without it, each
-  judge is scored on its verdicts under the newest rubric version it was run with (the row says which);
-  ``rubric_versions`` lists every version side by side.
+  judge is scored on its verdicts under the version :func:`server.labels.counted_versions` counts (the
+  newest by semver of the rubric it was last run with; the row says which); ``rubric_versions`` lists
+  every version side by side.
 - **Failed judgements** (every verdict of the judge on the pair failed) count as a ``tie`` by default,
   the convention of the PandaLM authors; ``failed="exclude"`` leaves those pairs out. Rows say how many.
 - **Intervals** are percentile bootstrap intervals over pairs (``resamples``, ``confidence``, ``seed``).
 - **Anchoring** compares, per judge shown in assisted mode, how often reviewers agree with that judge's
   judgement in assisted versus blind assignments. The judge is the one assisted mode shows
-  (:func:`server.review.judge_hint` over the verdicts stored before the ranking); it always uses the
+  (:func:`server.labels.shown_judgement` over the verdicts stored before the ranking); it always uses the
   overall outcome, which is what assisted mode shows.
 
 The JSON shape is :class:`AgreementReport` (and :class:`CompareReport` for two rubric versions); both
@@ -35,14 +36,14 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from itertools import combinations
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from rubrics.outcomes import OUTCOMES, Outcome, combine_orders, strict_majority
+from rubrics.outcomes import OUTCOMES, Outcome, strict_majority
+from rubrics.versions import version_key
 from server.agreement.metrics import (
     Interval,
     agreement_features,
@@ -62,17 +63,24 @@ from server.agreement.metrics import (
     ratings,
     scores_from_confusion,
 )
-from server.export.stored import rubric_refs
-from server.review import judge_hint
+from server.labels import (
+    Judgement,
+    PairLabels,
+    RankingLabel,
+    RubricVersionRef,
+    VerdictLabel,
+    counted_versions,
+    judgement,
+    read_pairs,
+    shown_judgement,
+)
 from server.rubric_registry import resolve
 from server.storage import Repository
-from server.storage.tables import Assignment
 
 Progress = Callable[[int, int], None]
 CI = tuple[float, float] | None
 CODE = {outcome: code for code, outcome in enumerate(OUTCOMES)}
 METRICS = ("accuracy", "macro_precision", "macro_recall", "macro_f1", "cohen_kappa")
-PAGE = 2000
 
 
 # ------------------------------------------------------------------------------------ JSON models
@@ -355,90 +363,44 @@ def _ci(interval: Interval | None) -> CI:
     return None if interval is None else (interval.low, interval.high)
 
 
-def _utc(moment: datetime | None) -> datetime:
-    if moment is None:
-        return datetime.min.replace(tzinfo=UTC)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-@dataclass
-class Judgement:
-    """A judge's combined outcome for a pair under one rubric version."""
-
-    outcome: Outcome | None
-    consistent: bool | None
-    failed: bool
-    orders: dict[str, Outcome]
-
-
-@dataclass(frozen=True, slots=True)
-class RankingRow:
-    """The fields of a ranking the report reads."""
-
-    annotator: str
-    outcome: Outcome
-    criteria: dict[str, Any]
-    rubric_version_id: int | None
-    mode: str | None
-    seconds: float | None
-    created_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class VerdictRow:
-    """The fields of a verdict the report reads (and :func:`server.review.judge_hint` reads)."""
-
-    id: int
-    judge_model: str
-    kind: str
-    order: str | None
-    outcome: Outcome | None
-    criteria: dict[str, Any]
-    failed: bool
-    rubric_version_id: int | None
-    created_at: datetime | None
-    rationale: None = None
-
-
-@dataclass
-class PairLabels:
-    """A pair with every label on it, without its texts."""
-
-    id: int
-    key: str
-    is_gold: bool
-    gold_outcome: str | None
-    lengths: tuple[int, int]
-    adjudicated: Outcome | None
-    rankings: list[RankingRow] = field(default_factory=list)
-    verdicts: list[VerdictRow] = field(default_factory=list)
-
-
 @dataclass
 class Item:
     pair: PairLabels
     votes: dict[str, Outcome] = field(default_factory=dict)
-    rankings: dict[str, RankingRow] = field(default_factory=dict)
+    rankings: dict[str, RankingLabel] = field(default_factory=dict)
     reference: Outcome | None = None
+
+
+Version = RubricVersionRef | None
+
+
+def _version_order(version: Version) -> tuple[bool, str, tuple[Any, ...]]:
+    """Unversioned first, then by rubric name and semver (never by id or string)."""
+    return (False, "", ()) if version is None else (True, version.name, version_key(version.version))
+
+
+def _ref(version: Version) -> str | None:
+    return None if version is None else version.ref
 
 
 @dataclass
 class Project:
-    """A project's pairs and labels as the report reads them."""
+    """A project's pairs and labels as the report reads them (:mod:`server.labels` records)."""
 
     id: int
     name: str
     pairs: list[PairLabels]
-    refs: dict[int, str]
     criterion: str | None
 
     @property
-    def judges(self) -> dict[str, set[int | None]]:
-        found: dict[str, set[int | None]] = defaultdict(set)
-        for pair in self.pairs:
-            for verdict in pair.verdicts:
-                if verdict.kind == "pairwise":
-                    found[verdict.judge_model].add(verdict.rubric_version_id)
+    def verdicts(self) -> list[VerdictLabel]:
+        return [v for pair in self.pairs for v in pair.verdicts]
+
+    @property
+    def judges(self) -> dict[str, set[Version]]:
+        found: dict[str, set[Version]] = defaultdict(set)
+        for verdict in self.verdicts:
+            found[verdict.judge].add(verdict.rubric)
         return dict(sorted(found.items()))
 
     @property
@@ -448,19 +410,19 @@ class Project:
         found |= {c for pair in self.pairs for v in pair.verdicts for c in (v.criteria or {})}
         return sorted(found)
 
-    def outcome(self, labelled: RankingRow | VerdictRow) -> Outcome | None:
+    def outcome(self, ranking: RankingLabel) -> Outcome | None:
         if self.criterion is None:
-            return labelled.outcome
-        value = (labelled.criteria or {}).get(self.criterion)
+            return ranking.outcome
+        value = (ranking.criteria or {}).get(self.criterion)
         return value if value in CODE else None
 
-    def items(self, versions: set[int | None] | None) -> list[Item]:
+    def items(self, versions: set[Version] | None) -> list[Item]:
         """Every pair with its human votes (rankings under `versions`, or all) and the human reference."""
         items = []
         for pair in self.pairs:
             item = Item(pair)
             for ranking in pair.rankings:
-                if versions is not None and ranking.rubric_version_id not in versions:
+                if versions is not None and ranking.rubric not in versions:
                     continue
                 outcome = self.outcome(ranking)
                 if outcome is not None:
@@ -470,21 +432,9 @@ class Project:
             items.append(item)
         return items
 
-    def judgement(self, pair: PairLabels, judge: str, version: int | None) -> Judgement | None:
-        """The judge's combined judgement of a pair under one rubric version; None when never judged."""
-        orders: dict[str, Outcome] = {}
-        failed = False
-        for verdict in pair.verdicts:  # in id order: of two verdicts in one order the newer wins
-            if verdict.judge_model != judge or verdict.kind != "pairwise" or verdict.rubric_version_id != version:
-                continue
-            if verdict.failed:
-                failed = True
-            elif (outcome := self.outcome(verdict)) is not None:
-                orders[verdict.order or "ab"] = outcome
-        if not orders:
-            return Judgement(None, None, True, {}) if failed else None
-        combined = combine_orders(orders.get("ab"), orders.get("ba"))  # type: ignore[arg-type]
-        return Judgement(combined.outcome, combined.consistent, False, orders)
+    def judgement(self, pair: PairLabels, judge: str, version: Version) -> Judgement | None:
+        """The judge's combined judgement of a pair under one rubric version (:func:`server.labels.judgement`)."""
+        return judgement(pair.verdicts, judge, version, self.criterion)
 
 
 def load_project(
@@ -492,28 +442,7 @@ def load_project(
 ) -> Project:
     """Read a project's pairs with their rankings and verdicts (no texts), a page at a time, with progress."""
     project = repo.project(project_id)
-    total = repo.count_pairs(project_id)
-    pairs: list[PairLabels] = []
-    while len(pairs) < total:
-        page = repo.pairs(project_id, offset=len(pairs), limit=PAGE)
-        if not page:
-            break
-        ids = [p.id for p in page]
-        lengths, adjudicated = repo.response_lengths(page), repo.adjudicated_outcomes(ids)
-        labelled = {
-            p.id: PairLabels(p.id, p.key, p.is_gold, p.gold_outcome, lengths[p.id], adjudicated.get(p.id))  # type: ignore[arg-type]
-            for p in page
-        }
-        for row in repo.ranking_rows(ids):
-            labelled[row.pair_id].rankings.append(RankingRow(*row[1:]))
-        for row in repo.verdict_rows(ids):
-            labelled[row.pair_id].verdicts.append(VerdictRow(row.id, *row[2:]))
-        pairs += labelled.values()
-        if progress:
-            progress(len(pairs), total)
-    ids = {v.rubric_version_id for pair in pairs for v in pair.verdicts if v.rubric_version_id}
-    ids |= {r.rubric_version_id for pair in pairs for r in pair.rankings if r.rubric_version_id}
-    loaded = Project(project.id, project.name, pairs, rubric_refs(repo, ids), criterion)
+    loaded = Project(project.id, project.name, read_pairs(repo, project_id, progress), criterion)
     if criterion is not None and criterion not in loaded.criteria:
         raise ValueError(
             f"criterion: no ranking or verdict in project {project.name!r} has criterion {criterion!r}"
@@ -781,21 +710,22 @@ def _anchoring_stats(features: np.ndarray, options: ReportOptions) -> dict[str, 
     return values
 
 
-def anchoring(items: Sequence[Item], options: ReportOptions) -> list[Anchoring]:
-    """Agreement with the judge shown in assisted mode, assisted vs blind rankings."""
-    canonical = Assignment(swapped=False)  # judge_hint in the stored (a, b) order
+def anchoring(items: Sequence[Item], shown: dict[str, Version], options: ReportOptions) -> list[Anchoring]:
+    """Agreement with the judge shown in assisted mode, assisted vs blind rankings.
+
+    `shown` is each judge's counted rubric version as the review screen counts it (no report filter).
+    """
     per_judge: dict[str, dict[str, dict[int, list[int]]]] = defaultdict(lambda: defaultdict(dict))
     for number, item in enumerate(items):
         for name, ranking in item.rankings.items():
             if ranking.mode not in ("assisted", "blind"):
                 continue
-            shown_before = [v for v in item.pair.verdicts if _utc(v.created_at) <= _utc(ranking.created_at)]
-            hint = judge_hint(shown_before, canonical)  # type: ignore[arg-type]  # rows with the fields it reads
+            hint = shown_judgement(item.pair, shown, before=ranking.created_at)  # in the stored (a, b) order
             if hint is None:
                 continue
-            agree = int(ranking.outcome == hint["outcome"])
+            agree = int(ranking.outcome == hint.outcome)
             cell = [1, agree, 0, 0] if ranking.mode == "assisted" else [0, 0, 1, agree]
-            per_judge[hint["judge"]][name][number] = cell
+            per_judge[hint.judge][name][number] = cell
     rows = []
     for judge in sorted(per_judge):
         by_annotator = per_judge[judge]
@@ -851,14 +781,14 @@ def annotator_stats(items: Sequence[Item], criterion: str | None) -> list[Annota
 # ------------------------------------------------------------------------------------ entry points
 
 
-def _versions_rule(version: int | None) -> set[int | None]:
+def _versions_rule(version: Version) -> set[Version]:
     """Rankings counted for a rubric version: made under it, or under no rubric."""
     return {None, version}
 
 
-def _resolve(repo: Repository, ref: str) -> tuple[int, str]:
+def _resolve(repo: Repository, ref: str) -> RubricVersionRef:
     row, rubric = resolve(repo, ref)
-    return row.id, rubric.ref
+    return RubricVersionRef(row.id, rubric.name, rubric.version)
 
 
 def agreement_report(
@@ -877,17 +807,11 @@ def agreement_report(
         ValueError: a bad rubric reference or an unknown criterion.
     """
     options = options or ReportOptions()
-    rubric_id, rubric_ref = _resolve(repo, options.rubric) if options.rubric else (None, None)
+    rubric = _resolve(repo, options.rubric) if options.rubric else None
     project = load_project(repo, project_id, options.criterion, progress)
-    items = project.items(_versions_rule(rubric_id) if options.rubric else None)
+    items = project.items(_versions_rule(rubric) if rubric else None)
     judges = project.judges
-    chosen: dict[str, int | None] = {}
-    for judge, versions in judges.items():
-        if options.rubric:
-            if rubric_id in versions:
-                chosen[judge] = rubric_id
-        else:
-            chosen[judge] = max(versions, key=lambda v: (v is not None, v or 0))
+    chosen = counted_versions(project.verdicts, rubric)
     judged = {
         judge: {n: j for n, item in enumerate(items) if (j := project.judgement(item.pair, judge, version))}
         for judge, version in chosen.items()
@@ -895,14 +819,14 @@ def agreement_report(
     if options.criterion is not None:  # judges that never gave this criterion are not scored on it
         judged = {judge: found for judge, found in judged.items() if any(not j.failed for j in found.values())}
         chosen = {judge: version for judge, version in chosen.items() if judge in judged}
-    ref = {judge: project.refs.get(version) if version else None for judge, version in chosen.items()}
+    ref = {judge: _ref(version) for judge, version in chosen.items()}
 
     judge_rows = [judge_human(j, ref[j], items, judged[j], options) for j in chosen]
     per_criterion: list[HumanAgreement] = []
     if options.criterion is None:
         for criterion in project.criteria:
-            scoped = Project(project.id, project.name, project.pairs, project.refs, criterion)
-            scoped_items = scoped.items(_versions_rule(rubric_id) if options.rubric else None)
+            scoped = Project(project.id, project.name, project.pairs, criterion)
+            scoped_items = scoped.items(_versions_rule(rubric) if rubric else None)
             per_criterion.append(human_agreement(scoped_items, options, criterion))
             for judge, version in chosen.items():
                 by_item = {
@@ -911,15 +835,10 @@ def agreement_report(
                 if any(not j.failed for j in by_item.values()):  # a judge that never gave this criterion: no row
                     judge_rows.append(judge_human(judge, ref[judge], scoped_items, by_item, options, criterion))
     human = human_agreement(items, options)
-    counted_verdicts = sum(
-        1
-        for pair in project.pairs
-        for v in pair.verdicts
-        if v.kind == "pairwise" and v.judge_model in chosen and chosen[v.judge_model] == v.rubric_version_id
-    )
+    counted_verdicts = sum(1 for v in project.verdicts if v.judge in chosen and chosen[v.judge] == v.rubric)
     return AgreementReport(
         project=ProjectRef(id=project.id, name=project.name),
-        rubric=rubric_ref,
+        rubric=_ref(rubric),
         criterion=options.criterion,
         settings=ReportSettings(
             failed=options.failed, resamples=options.resamples, confidence=options.confidence, seed=options.seed
@@ -938,16 +857,16 @@ def agreement_report(
         judge_annotator=[row for j in chosen for row in judge_annotators(j, ref[j], items, judged[j], options.failed)],
         judge_bias=[judge_bias(j, ref[j], items, judged[j], options) for j in chosen],
         hotspots=hotspots(items, judged, options.hotspots),
-        anchoring=anchoring(items, options),
+        anchoring=anchoring(items, counted_versions(project.verdicts), options),
         rubric_versions=rubric_versions(project, judges, options),
     )
 
 
 def rubric_versions(
-    project: Project, judges: dict[str, set[int | None]], options: ReportOptions
+    project: Project, judges: dict[str, set[Version]], options: ReportOptions
 ) -> list[RubricVersionRow]:
     """Every rubric version judges were run with (and unversioned verdicts), side by side."""
-    versions = sorted({v for found in judges.values() for v in found}, key=lambda v: (v is not None, v or 0))
+    versions = sorted({v for found in judges.values() for v in found}, key=_version_order)
     rows = []
     for version in versions:
         items = project.items(_versions_rule(version))
@@ -971,14 +890,9 @@ def rubric_versions(
         rated = [item for item in items if len(item.votes) >= 2]
         rows.append(
             RubricVersionRow(
-                rubric=project.refs.get(version) if version else None,
-                rankings=sum(1 for pair in project.pairs for r in pair.rankings if r.rubric_version_id == version),
-                verdicts=sum(
-                    1
-                    for pair in project.pairs
-                    for v in pair.verdicts
-                    if v.kind == "pairwise" and v.rubric_version_id == version
-                ),
+                rubric=_ref(version),
+                rankings=sum(1 for pair in project.pairs for r in pair.rankings if r.rubric == version),
+                verdicts=sum(1 for v in project.verdicts if v.rubric == version),
                 krippendorff_alpha=_num(krippendorff_alpha(_matrix(rated, annotators))) if rated else None,
                 judges=judge_rows,
             )
@@ -1001,20 +915,22 @@ def compare_report(
     version or under no rubric form the reference.
     """
     options = options or ReportOptions()
-    (old_id, old_ref), (new_id, new_ref) = _resolve(repo, old), _resolve(repo, new)
-    if old_id == new_id:
-        raise ValueError(f"new: {new_ref} is the same version as old")
+    old_version, new_version = _resolve(repo, old), _resolve(repo, new)
+    if old_version == new_version:
+        raise ValueError(f"new: {new_version.ref} is the same version as old")
     project = load_project(repo, project_id, options.criterion, progress)
-    items = project.items({None, old_id, new_id})
+    items = project.items({None, old_version, new_version})
     rows = []
     for judge, versions in project.judges.items():
-        if old_id not in versions or new_id not in versions:
+        if old_version not in versions or new_version not in versions:
             continue
         reference, before, after = [], [], []
         for item in items:
             if item.reference is None:
                 continue
-            pair = [_judge_vote(project.judgement(item.pair, judge, v), options.failed) for v in (old_id, new_id)]
+            pair = [
+                _judge_vote(project.judgement(item.pair, judge, v), options.failed) for v in (old_version, new_version)
+            ]
             if None in pair:
                 continue
             reference.append(item.reference)
@@ -1055,8 +971,8 @@ def compare_report(
         )
     return CompareReport(
         project=ProjectRef(id=project.id, name=project.name),
-        old=old_ref,
-        new=new_ref,
+        old=old_version.ref,
+        new=new_version.ref,
         criterion=options.criterion,
         settings=ReportSettings(
             failed=options.failed, resamples=options.resamples, confidence=options.confidence, seed=options.seed

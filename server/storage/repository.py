@@ -582,6 +582,15 @@ class Repository:
             return {}
         return {v.key: v for v in self.session.scalars(select(Verdict).where(Verdict.key.in_(keys)))}
 
+    def verdict_versions(self, project_id: int) -> list[tuple[str, int | None, int]]:
+        """(judge, rubric version id, newest verdict id) per judge and version of a project's pairwise verdicts."""
+        rows = self.session.execute(
+            select(Verdict.judge_model, Verdict.rubric_version_id, func.max(Verdict.id))
+            .where(Verdict.project_id == project_id, Verdict.kind == "pairwise")
+            .group_by(Verdict.judge_model, Verdict.rubric_version_id)
+        )
+        return [(judge, version, newest) for judge, version, newest in rows]
+
     # --- jobs --------------------------------------------------------------------------------
     def create_job(self, job_id: str, kind: str, project_id: int | None, params: dict[str, Any], total: int = 0) -> Job:
         job = Job(
