@@ -106,8 +106,10 @@ def _start(
 class _Tracker:
     """Counts finished and failed items and writes them to the job row (at most twice a second)."""
 
-    def __init__(self, store: Store, job_id: str, total: int, progress: Progress | None) -> None:
-        self.store, self.job_id, self.total, self.progress = store, job_id, total, progress
+    def __init__(
+        self, store: Store, job_id: str, total: int, progress: Progress | None, actor: Annotator | None
+    ) -> None:
+        self.store, self.job_id, self.total, self.progress, self.actor = store, job_id, total, progress, actor
         self.done = self.failed = self.skipped = 0
         self._flushed = 0.0
 
@@ -123,7 +125,7 @@ class _Tracker:
     def flush(self, **fields: Any) -> Job:
         self._flushed = time.monotonic()
         with self.store.write() as session:
-            return Repository(session).update_job(self.job_id, done=self.done, failed=self.failed, **fields)
+            return Repository(session, self.actor).update_job(self.job_id, done=self.done, failed=self.failed, **fields)
 
 
 async def _run_all(items: Sequence[Any], work: Callable[[Any], Any], concurrency: int) -> None:
@@ -165,7 +167,7 @@ async def run_job(
     job_id, resumed = _start(store, spec.kind, project, spec.params, len(items), actor)
     if on_start:
         on_start(job_id)
-    tracker = _Tracker(store, job_id, len(items), progress)
+    tracker = _Tracker(store, job_id, len(items), progress, actor)
     counts: Counter[str] = Counter()
     started = time.perf_counter()
 
