@@ -16,8 +16,9 @@ report part                     here
 ``rubric_versions``             :func:`version_table` → :func:`version_lines`
 ==============================  ==========================================================
 
-Rates are shares in 0..1; a ``*_ci`` field is a (low, high) bootstrap interval, or null when there is
-none. Names (annotators, judges) stay whole in the data and in tooltips; axes show :func:`short_names`.
+Rates are shares in 0..1; a figure with a bootstrap interval is an estimate ``{"value", "low", "high"}``
+(``low``/``high`` null when there is none).
+Names (annotators, judges) stay whole in the data and in tooltips; axes show :func:`short_names`.
 """
 
 from __future__ import annotations
@@ -72,16 +73,36 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
-def _interval(row: Row, field: str) -> tuple[float | None, float | None]:
-    """The (low, high) of ``row[field + "_ci"]``, or (None, None).
+def _value(row: Row, field: str) -> float | None:
+    """The value of ``row[field]``: an estimate's ``value``, or a plain number.
 
-    >>> _interval({"x_ci": [0.1, 0.9]}, "x"), _interval({"x_ci": None}, "x")
+    >>> _value({"x": {"value": 0.5, "low": 0.1, "high": 0.9}}, "x"), _value({"x": 0.25}, "x"), _value({}, "x")
+    (0.5, 0.25, None)
+    """
+    value = row.get(field)
+    return _number(value.get("value") if isinstance(value, Mapping) else value)
+
+
+def _interval(row: Row, field: str) -> tuple[float | None, float | None]:
+    """The (low, high) of the estimate ``row[field]``, or (None, None).
+
+    >>> _interval({"x": {"value": 0.5, "low": 0.1, "high": 0.9}}, "x"), _interval({"x": 0.5}, "x")
     ((0.1, 0.9), (None, None))
     """
-    ci = row.get(f"{field}_ci")
-    if not ci or len(ci) != 2:
+    estimate = row.get(field)
+    if not isinstance(estimate, Mapping):
         return None, None
-    return _number(ci[0]), _number(ci[1])
+    return _number(estimate.get("low")), _number(estimate.get("high"))
+
+
+def estimate_interval(row: Row, field: str) -> list[float] | None:
+    """The interval of the estimate ``row[field]`` as [low, high] (for :func:`interval_text`), or None.
+
+    >>> estimate_interval({"x": {"value": 0.5, "low": 0.1, "high": 0.9}}, "x"), estimate_interval({}, "x")
+    ([0.1, 0.9], None)
+    """
+    low, high = _interval(row, field)
+    return None if low is None or high is None else [low, high]
 
 
 def interval_text(ci: Sequence[float] | None, signed: bool = False) -> str:
@@ -162,7 +183,7 @@ def kappa_matrix(pairwise: Sequence[Row]) -> pd.DataFrame:
     for annotator in names:
         for other in names:
             entry = found.get((annotator, other))
-            kappa = _number(entry.get("cohen_kappa")) if entry else None
+            kappa = _value(entry, "cohen_kappa") if entry else None
             if annotator == other:
                 kind, text = "self", ""
             elif entry is None or kappa is None:
@@ -177,7 +198,7 @@ def kappa_matrix(pairwise: Sequence[Row]) -> pd.DataFrame:
                     "column_label": short[other],
                     "kind": kind,
                     "cohen_kappa": kappa,
-                    "interval": interval_text(entry.get("cohen_kappa_ci")) if entry else "",
+                    "interval": interval_text(estimate_interval(entry, "cohen_kappa")) if entry else "",
                     "n": int(entry.get("n") or 0) if entry else 0,
                     "percent_agreement": _number(entry.get("percent_agreement")) if entry else None,
                     "text": text,
@@ -278,14 +299,15 @@ def judge_table(judge_human: Sequence[Row]) -> pd.DataFrame:
     """Judge vs human reference in long form: judge, rubric, criterion ("overall" when null), n, metric
     (its screen label), value, low, high (the bootstrap interval, None without one).
 
-    >>> judge_table([{"judge": "j", "rubric": None, "criterion": None, "n": 9, "accuracy": 0.7,
-    ...               "accuracy_ci": [0.5, 0.9], "cohen_kappa": 0.4, "macro_f1": None}]).values.tolist()
+    >>> judge_table([{"judge": "j", "rubric": None, "criterion": None, "n": 9,
+    ...               "accuracy": {"value": 0.7, "low": 0.5, "high": 0.9}, "cohen_kappa": {"value": 0.4},
+    ...               "macro_f1": {"value": None}}]).values.tolist()
     [['j', None, 'overall', 9, 'Accuracy', 0.7, 0.5, 0.9], ['j', None, 'overall', 9, "Cohen's κ", 0.4, nan, nan]]
     """
     rows = []
     for entry in judge_human:
         for field, label in JUDGE_METRICS.items():
-            value = _number(entry.get(field))
+            value = _value(entry, field)
             if value is None:
                 continue
             low, high = _interval(entry, field)
@@ -361,9 +383,9 @@ def bias_table(judge_bias: Sequence[Row]) -> pd.DataFrame:
 
     A judge judged in one presentation order only has no consistency: its note says so.
 
-    >>> bias = {"judge": "j", "n": 3, "consistency": None, "first_position_rate": 0.6,
-    ...         "first_position_rate_ci": [0.4, 0.8], "longer_wins_judge": 0.7, "longer_wins_humans": 0.5,
-    ...         "counts": {"both_orders": 0}}
+    >>> bias = {"judge": "j", "n": 3, "consistency": {"value": None},
+    ...         "first_position_rate": {"value": 0.6, "low": 0.4, "high": 0.8}, "longer_wins_judge": {"value": 0.7},
+    ...         "longer_wins_humans": {"value": 0.5}, "counts": {"both_orders": 0}}
     >>> bias_table([bias])[["metric", "who", "value", "note"]].values.tolist()  # doctest: +NORMALIZE_WHITESPACE
     [['Same outcome · in both orders', 'judge', nan, 'judged in · one order only'],
      ['First shown · wins', 'judge', 0.6, ''],
@@ -380,7 +402,7 @@ def bias_table(judge_bias: Sequence[Row]) -> pd.DataFrame:
             "longer_wins_humans": "no decisive pairs · of unequal length",
         }
         for field, label, who in BIAS_METRICS:
-            value = _number(entry.get(field))
+            value = _value(entry, field)
             low, high = _interval(entry, field)
             rows.append(
                 {
@@ -403,7 +425,7 @@ def one_order_only(bias: Row) -> bool:
     >>> one_order_only({"consistency": None, "counts": {"both_orders": 0}}), one_order_only({"consistency": 0.9})
     (True, False)
     """
-    return _number(bias.get("consistency")) is None and not (bias.get("counts") or {}).get("both_orders")
+    return _value(bias, "consistency") is None and not (bias.get("counts") or {}).get("both_orders")
 
 
 def bias_chart(bias: Row) -> alt.LayerChart:
@@ -476,8 +498,8 @@ def anchoring_table(anchoring: Sequence[Row]) -> pd.DataFrame:
     """Agreement with the judge per judge and review mode: judge, mode, value, low, high, rankings, label
     (over the bar) and note (why a bar is missing).
 
-    >>> row = {"judge": "j", "n": 5, "assisted": 0.75, "assisted_ci": [0.5, 1.0], "blind": None,
-    ...        "difference": None, "counts": {"assisted": 4, "blind": 1}}
+    >>> row = {"judge": "j", "n": 5, "assisted": {"value": 0.75, "low": 0.5, "high": 1.0}, "blind": {"value": None},
+    ...        "difference": {"value": None}, "counts": {"assisted": 4, "blind": 1}}
     >>> anchoring_table([row]).values.tolist()  # doctest: +NORMALIZE_WHITESPACE
     [['j', 'assisted', 0.75, 0.5, 1.0, 4, '0.75 · n = 4', ''],
      ['j', 'blind', nan, nan, nan, 1, '', 'no usable · blind rankings']]
@@ -486,7 +508,7 @@ def anchoring_table(anchoring: Sequence[Row]) -> pd.DataFrame:
     for entry in anchoring:
         counts = entry.get("counts") or {}
         for mode in MODE_COLOURS:
-            value = _number(entry.get(mode))
+            value = _value(entry, mode)
             low, high = _interval(entry, mode)
             n = int(counts.get(mode) or 0)
             rows.append(
@@ -549,19 +571,19 @@ def anchoring_chart(anchoring: Sequence[Row]) -> alt.LayerChart:
 def anchoring_difference(row: Row) -> tuple[str, str]:
     """A judge's assisted − blind difference and its interval, as (value, interval) texts.
 
-    >>> anchoring_difference({"difference": -0.25, "difference_ci": [-0.6667, 0.1667]})
+    >>> anchoring_difference({"difference": {"value": -0.25, "low": -0.6667, "high": 0.1667}})
     ('−0.25', '−0.67 – +0.17')
-    >>> anchoring_difference({"difference": None, "difference_ci": None})
+    >>> anchoring_difference({"difference": {"value": None, "low": None, "high": None}})
     ('—', '')
     """
-    return signed_text(_number(row.get("difference"))), interval_text(row.get("difference_ci"), signed=True)
+    return signed_text(_value(row, "difference")), interval_text(estimate_interval(row, "difference"), signed=True)
 
 
 def anchoring_annotators(anchoring: Sequence[Row]) -> pd.DataFrame:
     """The per-annotator rows of every judge, as read on screen (shares rounded to two places).
 
-    >>> anchoring_annotators([{"judge": "j", "per_annotator": [{"annotator": "ann", "assisted": 0.5,
-    ...     "blind": 0.8333, "difference": -0.3333, "difference_ci": [-0.7, 0.1],
+    >>> anchoring_annotators([{"judge": "j", "per_annotator": [{"annotator": "ann", "assisted": {"value": 0.5},
+    ...     "blind": {"value": 0.8333}, "difference": {"value": -0.3333, "low": -0.7, "high": 0.1},
     ...     "counts": {"assisted": 2, "blind": 6}}]}]).values.tolist()
     [['j', 'ann', 0.5, 0.83, '−0.33', '−0.70 – +0.10', 2, 6]]
     """
@@ -569,7 +591,7 @@ def anchoring_annotators(anchoring: Sequence[Row]) -> pd.DataFrame:
     for entry in anchoring:
         for person in entry.get("per_annotator") or []:
             counts = person.get("counts") or {}
-            assisted, blind = _number(person.get("assisted")), _number(person.get("blind"))
+            assisted, blind = _value(person, "assisted"), _value(person, "blind")
             difference, interval = anchoring_difference(person)
             rows.append(
                 {

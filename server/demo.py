@@ -195,23 +195,27 @@ def main() -> None:
         repo = Repository(session)
         report = agreement_report(repo, repo.project_by_name("pandalm").id, ReportOptions(resamples=200))
     for row in report.human_human.pairwise:
-        detail(f"Cohen's kappa {' vs '.join(row.annotators)}: {row.cohen_kappa:.3f} over {row.n} pairs")
+        detail(f"Cohen's kappa {' vs '.join(row.annotators)}: {row.cohen_kappa.value:.3f} over {row.n} pairs")
     detail(
-        f"Fleiss' kappa {report.human_human.fleiss_kappa:.3f}, Krippendorff's alpha "
-        f"{report.human_human.krippendorff_alpha:.3f}"
+        f"Fleiss' kappa {report.human_human.fleiss_kappa.value:.3f}, Krippendorff's alpha "
+        f"{report.human_human.krippendorff_alpha.value:.3f}"
     )
     bias = {row.judge: row for row in report.judge_bias}
     for judge in (row for row in report.judge_human if row.criterion is None):
         seen = bias.get(judge.judge)
         position = (
-            f"; shown first wins {seen.first_position_rate:.0%} of decisive verdicts"
-            if seen and seen.first_position_rate is not None
+            f"; shown first wins {seen.first_position_rate.value:.0%} of decisive verdicts"
+            if seen and seen.first_position_rate.value is not None
             else ""
         )
-        orders = f", consistent across orders {seen.consistency:.0%}" if seen and seen.consistency is not None else ""
+        orders = (
+            f", consistent across orders {seen.consistency.value:.0%}"
+            if seen and seen.consistency.value is not None
+            else ""
+        )
         detail(
-            f"{judge.judge} vs majority: {judge.n} pairs, accuracy {_f(judge.accuracy)}, "
-            f"kappa {_f(judge.cohen_kappa)}{orders}{position}"
+            f"{judge.judge} vs majority: {judge.n} pairs, accuracy {_f(judge.accuracy.value)}, "
+            f"kappa {_f(judge.cohen_kappa.value)}{orders}{position}"
         )
     with store.read() as session:
         repo = Repository(session)

@@ -12,16 +12,29 @@ pair's canonical order.
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rubrics.outcomes import Outcome, combine_orders, strict_majority, to_canonical
+from rubrics.outcomes import Order, Outcome, strict_majority, to_canonical
 from rubrics.versions import RubricRef
+from server.labels import (
+    PairLabels,
+    RubricVersionRef,
+    counted_versions,
+    judgements,
+    pair_labels,
+    project_versions,
+    rationale,
+    shown_judgement,
+    view_refs,
+)
 from server.rubric_registry import resolve
 from server.storage import Conflict, Repository, Store
-from server.storage.tables import Annotator, Assignment, Ranking, Verdict
+from server.storage.repository import PairView
+from server.storage.tables import Annotator, Assignment, Ranking
 
 SkipReason = Literal["unclear_guideline", "ambiguous_item", "broken_item", "other"]
 
@@ -62,7 +75,7 @@ def review_settings(raw: dict[str, Any]) -> ReviewSettings:
     return ReviewSettings.model_validate(raw.get("review", {}))
 
 
-def _order(assignment: Assignment) -> Literal["ab", "ba"]:
+def _order(assignment: Assignment) -> Order:
     return "ba" if assignment.swapped else "ab"
 
 
@@ -97,36 +110,36 @@ def next_assignment(
             is_gold=pair.is_gold,
             rubric_version_id=resolve(repo, policy.rubric)[0].id if policy.rubric else None,
         )
-        repo.audit(
-            "assignment.create",
-            assignment,
-            project_id=project_id,
-            after={"pair": pair.id, "mode": assignment.mode, "swapped": assignment.swapped},
-        )
         return assignment
 
 
-def judge_hint(verdicts: list[Verdict], assignment: Assignment) -> dict[str, Any] | None:
-    """What assisted mode shows: one judge's combined verdict, in the assignment's displayed order."""
-    usable = [v for v in verdicts if v.outcome and v.kind == "pairwise"]
-    if not usable:
+def judge_hint(pair: PairLabels, counted: Mapping[str, RubricVersionRef | None], order: Order) -> dict[str, Any] | None:
+    """What assisted mode shows: one judge's label for the pair (:func:`server.labels.shown_judgement`),
+    in the displayed order `order`, with the rubric version it was judged under.
+
+    >>> from server.labels import VerdictLabel
+    >>> v = RubricVersionRef(1, "hhh", "1.10.0")
+    >>> both = (VerdictLabel(1, "j", "ab", "a", rubric=v), VerdictLabel(2, "j", "ba", "a", rubric=v))
+    >>> pair = PairLabels(1, verdicts=both)
+    >>> judge_hint(pair, {"j": v}, "ba")
+    {'judge': 'j', 'rubric': 'hhh@1.10.0', 'outcome': 'b', 'consistent': True, 'rationale': None}
+    """
+    found = shown_judgement(pair, counted)
+    if found is None or found.outcome is None:
         return None
-    judge = usable[-1].judge_model
-    mine = [v for v in usable if v.judge_model == judge and v.rubric_version_id == usable[-1].rubric_version_id]
-    by_order = {v.order: v for v in mine}
-    combined = combine_orders(
-        by_order["ab"].outcome if "ab" in by_order else None,  # type: ignore[arg-type]
-        by_order["ba"].outcome if "ba" in by_order else None,  # type: ignore[arg-type]
-    )
-    if combined.outcome is None:
-        return None
-    rationale = next((v.rationale for v in mine if v.rationale), None)
     return {
-        "judge": judge,
-        "outcome": to_canonical(combined.outcome, _order(assignment)),  # canonical → shown is the same flip
-        "consistent": combined.consistent,
-        "rationale": rationale,
+        "judge": found.judge,
+        "rubric": found.rubric.ref if found.rubric else None,
+        "outcome": to_canonical(found.outcome, order),  # canonical → shown is the same flip
+        "consistent": found.consistent,
+        "rationale": rationale(pair, found),
     }
+
+
+def assisted_hint(repo: Repository, view: PairView, assignment: Assignment) -> dict[str, Any] | None:
+    """:func:`judge_hint` for an assignment, read from the store (the project's counted versions)."""
+    labels = pair_labels(view, view_refs(repo, [view]))
+    return judge_hint(labels, project_versions(repo, assignment.project_id), _order(assignment))
 
 
 def submit_ranking(
@@ -167,12 +180,6 @@ def submit_ranking(
         )
         assignment.status, assignment.completed_at = "done", now
         session.flush()
-        repo.audit(
-            "ranking.create",
-            ranking,
-            project_id=assignment.project_id,
-            after={"pair": assignment.pair_id, "outcome": ranking.outcome, "mode": assignment.mode},
-        )
         return ranking, True
 
 
@@ -187,33 +194,34 @@ def skip_assignment(store: Store, assignment_id: int, annotator: Annotator, body
             raise Conflict(f"assignment {assignment_id} is already {assignment.status}")
         assignment.status, assignment.skip_reason, assignment.skip_note = "skipped", body.reason, body.note
         assignment.completed_at = datetime.now(UTC)
-        repo.audit(
-            "assignment.skip",
-            assignment,
-            project_id=assignment.project_id,
-            after={"reason": body.reason, "note": body.note},
-        )
         return assignment
 
 
 def disputes(repo: Repository, project_id: int, *, limit: int = 200) -> list[dict[str, Any]]:
-    """Pairs where reviewers disagree, or a judge disagrees with their majority; not yet adjudicated first."""
+    """Pairs where reviewers disagree, or a judge disagrees with their majority; not yet adjudicated first.
+
+    A judge's outcome is its label by the rule of :mod:`server.labels` (counted version, orders combined).
+    """
+    views = repo.pair_views(repo.pairs(project_id))
+    refs = view_refs(repo, views)
+    labelled = [pair_labels(view, refs) for view in views]
+    counted = counted_versions([v for labels in labelled for v in labels.verdicts])
     found = []
-    for view in repo.pair_views(repo.pairs(project_id)):
-        humans = [r.outcome for r, _ in view.rankings]
+    for labels in labelled:
+        humans = [r.outcome for r in labels.rankings]
         if not humans:
             continue
-        human_majority = strict_majority(humans)  # type: ignore[arg-type]
-        judges = {v.judge_model: v.outcome for v in view.verdicts if v.outcome}
+        human_majority = strict_majority(humans)
+        judges = {j: found.outcome for j, found in judgements(labels, counted).items() if found.outcome}
         judge_disagrees = human_majority is not None and any(o != human_majority for o in judges.values())
         if len(set(humans)) > 1 or judge_disagrees:
             found.append(
                 {
-                    "pair_id": view.pair.id,
-                    "rankings": {name: r.outcome for r, name in view.rankings},
+                    "pair_id": labels.id,
+                    "rankings": {r.annotator: r.outcome for r in labels.rankings},
                     "majority": human_majority,
                     "judges": judges,
-                    "adjudication": view.adjudication.outcome if view.adjudication else None,
+                    "adjudication": labels.adjudicated,
                     "reasons": [
                         *(["reviewers disagree"] if len(set(humans)) > 1 else []),
                         *(["judge disagrees with the majority"] if judge_disagrees else []),

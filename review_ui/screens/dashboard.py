@@ -24,8 +24,11 @@ from review_ui.session import client, project, show_error
 PER_ROW = 2  # judge bias charts side by side
 
 
-def _metric(column: Any, label: str, value: Any, ci: Any = None, confidence: float = 0.95) -> None:
-    interval = charts.interval_text(ci)
+def _metric(column: Any, label: str, estimate: Any, confidence: float = 0.95) -> None:
+    """One estimate (``{"value", "low", "high"}``) as a metric tile, its interval in the help text."""
+    estimate = estimate or {}
+    value = estimate.get("value")
+    interval = charts.interval_text(charts.estimate_interval({"x": estimate}, "x"))
     hint = f"{confidence:.0%} interval: {interval}" if interval else None
     column.metric(label, f"{value:.3f}" if isinstance(value, int | float) else "—", help=hint)
 
@@ -50,11 +53,9 @@ def human_section(report: dict[str, Any], confidence: float) -> None:
     st.subheader("Reviewers with each other")
     humans = report.get("human_human") or {}
     cols = st.columns(4)
-    _metric(cols[0], "Fleiss' κ", humans.get("fleiss_kappa"), humans.get("fleiss_kappa_ci"), confidence)
-    _metric(
-        cols[1], "Krippendorff's α", humans.get("krippendorff_alpha"), humans.get("krippendorff_alpha_ci"), confidence
-    )
-    _metric(cols[2], "Same outcome", humans.get("percent_agreement"), humans.get("percent_agreement_ci"), confidence)
+    _metric(cols[0], "Fleiss' κ", humans.get("fleiss_kappa"), confidence)
+    _metric(cols[1], "Krippendorff's α", humans.get("krippendorff_alpha"), confidence)
+    _metric(cols[2], "Same outcome", humans.get("percent_agreement"), confidence)
     cols[3].metric("Reviewers", len(report.get("annotators") or []) or "—")
     pairwise = humans.get("pairwise") or []
     if pairwise:

@@ -14,7 +14,8 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from server.agreement.reports import AgreementReport, CompareReport, ReportOptions, agreement_report, compare_report
+from server.agreement.models import AgreementReport, CompareReport, Estimate, ReportOptions
+from server.agreement.reports import agreement_report, compare_report
 from server.cli.common import emit, fail, out, progress_bar, store, user_errors
 from server.storage import Repository
 
@@ -36,7 +37,9 @@ def _f(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
-def _ci(value: float | None, interval: Sequence[float] | None) -> str:
+def _ci(estimate: Estimate) -> str:
+    """An estimate as `value [low, high]` (or its value alone without an interval)."""
+    value, interval = estimate.value, estimate.interval
     if value is None:
         return "—"
     return f"{value:.3f} [{interval[0]:.3f}, {interval[1]:.3f}]" if interval else f"{value:.3f}"
@@ -71,38 +74,50 @@ def print_report(report: AgreementReport) -> None:
         f"({settings.resamples} resamples, seed {settings.seed}).",
         markup=False,
     )
+    _print_humans(report)
+    _print_judges(report)
+    _print_bias(report)
+    _print_anchoring(report)
+    _print_annotators(report)
+    _print_versions(report)
+    _print_hotspots(report)
+
+
+def _print_humans(report: AgreementReport) -> None:
+    """Reviewers with each other, per pair and per criterion."""
     humans = report.human_human
     _table(
         "Reviewers with each other",
         ["", "n", "value [interval]"],
         [
-            ["Fleiss' kappa", humans.fleiss_n, _ci(humans.fleiss_kappa, humans.fleiss_kappa_ci)],
-            ["Krippendorff's alpha", humans.n, _ci(humans.krippendorff_alpha, humans.krippendorff_alpha_ci)],
-            ["percent agreement", humans.n, _ci(humans.percent_agreement, humans.percent_agreement_ci)],
+            ["Fleiss' kappa", humans.fleiss_n, _ci(humans.fleiss_kappa)],
+            ["Krippendorff's alpha", humans.n, _ci(humans.krippendorff_alpha)],
+            ["percent agreement", humans.n, _ci(humans.percent_agreement)],
         ],
     )
     if humans.pairwise:
         _table(
             "Cohen's kappa per pair of reviewers",
             ["annotator", "other", "n", "kappa [interval]", "agree"],
-            [
-                [*p.annotators, p.n, _ci(p.cohen_kappa, p.cohen_kappa_ci), _f(p.percent_agreement)]
-                for p in humans.pairwise
-            ],
+            [[*p.annotators, p.n, _ci(p.cohen_kappa), _f(p.percent_agreement)] for p in humans.pairwise],
         )
     for criterion in humans.criteria:
         _table(
             f"Reviewers on criterion {criterion.criterion}",
             ["", "n", "value [interval]"],
             [
-                ["Fleiss' kappa", criterion.fleiss_n, _ci(criterion.fleiss_kappa, criterion.fleiss_kappa_ci)],
+                ["Fleiss' kappa", criterion.fleiss_n, _ci(criterion.fleiss_kappa)],
                 [
                     "Krippendorff's alpha",
                     criterion.n,
-                    _ci(criterion.krippendorff_alpha, criterion.krippendorff_alpha_ci),
+                    _ci(criterion.krippendorff_alpha),
                 ],
             ],
         )
+
+
+def _print_judges(report: AgreementReport) -> None:
+    """Each judge against the reviewers' majority, overall and per criterion."""
     for criterion in dict.fromkeys(j.criterion for j in report.judge_human):
         rows = [j for j in report.judge_human if j.criterion == criterion]
         label = "reviewers' majority" + (f", criterion {criterion}" if criterion else "")
@@ -114,7 +129,7 @@ def print_report(report: AgreementReport) -> None:
                 ["pairs", *(j.n for j in rows)],
                 ["failed", *(f"{j.failed} ({'as tie' if j.failed_as == 'tie' else 'left out'})" for j in rows)],
                 *(
-                    [name, *(_ci(getattr(j, metric), getattr(j, f"{metric}_ci")) for j in rows)]
+                    [name, *(_ci(getattr(j, metric)) for j in rows)]
                     for name, metric in (
                         ("accuracy", "accuracy"),
                         ("macro precision", "macro_precision"),
@@ -126,6 +141,10 @@ def print_report(report: AgreementReport) -> None:
                 ["alpha, judge added", *(_f(j.krippendorff_alpha_with_judge) for j in rows)],
             ],
         )
+
+
+def _print_bias(report: AgreementReport) -> None:
+    """Position and length bias per judge."""
     if report.judge_bias:
         bias = report.judge_bias
         _by_judge(
@@ -135,7 +154,7 @@ def print_report(report: AgreementReport) -> None:
                 ["pairs judged", *(b.n for b in bias)],
                 ["both orders", *(b.counts.both_orders for b in bias)],
                 *(
-                    [name, *(_ci(getattr(b, metric), getattr(b, f"{metric}_ci")) for b in bias)]
+                    [name, *(_ci(getattr(b, metric)) for b in bias)]
                     for name, metric in (
                         ("consistency", "consistency"),
                         ("first position wins", "first_position_rate"),
@@ -145,6 +164,10 @@ def print_report(report: AgreementReport) -> None:
                 ),
             ],
         )
+
+
+def _print_anchoring(report: AgreementReport) -> None:
+    """Agreement with the judge shown, assisted vs blind."""
     for a in report.anchoring:
         _table(
             f"Anchoring: agreement with {a.judge} when shown (assisted) or not (blind)",
@@ -152,21 +175,25 @@ def print_report(report: AgreementReport) -> None:
             [
                 [
                     "all",
-                    f"{_f(a.assisted)} of {a.counts['assisted']}",
-                    f"{_f(a.blind)} of {a.counts['blind']}",
-                    _ci(a.difference, a.difference_ci),
+                    f"{_f(a.assisted.value)} of {a.counts['assisted']}",
+                    f"{_f(a.blind.value)} of {a.counts['blind']}",
+                    _ci(a.difference),
                 ],
                 *(
                     [
                         p.annotator,
-                        f"{_f(p.assisted)} of {p.counts['assisted']}",
-                        f"{_f(p.blind)} of {p.counts['blind']}",
-                        _ci(p.difference, p.difference_ci),
+                        f"{_f(p.assisted.value)} of {p.counts['assisted']}",
+                        f"{_f(p.blind.value)} of {p.counts['blind']}",
+                        _ci(p.difference),
                     ]
                     for p in a.per_annotator
                 ),
             ],
         )
+
+
+def _print_annotators(report: AgreementReport) -> None:
+    """One row per reviewer."""
     if report.annotators:
         _table(
             "Reviewers",
@@ -188,6 +215,10 @@ def print_report(report: AgreementReport) -> None:
             "agree: share of the others' votes on shared pairs that agree; kappa: against the others' majority",
             markup=False,
         )
+
+
+def _print_versions(report: AgreementReport) -> None:
+    """Judges under each rubric version."""
     if len(report.rubric_versions) > 1:
         _table(
             "By rubric version",
@@ -207,6 +238,10 @@ def print_report(report: AgreementReport) -> None:
                 for j in v.judges
             ],
         )
+
+
+def _print_hotspots(report: AgreementReport) -> None:
+    """The pairs with the most disagreement."""
     if report.hotspots:
         judges = sorted({j for h in report.hotspots for j in h.judges})
         _table(
@@ -233,8 +268,7 @@ def print_compare(report: CompareReport) -> None:
     rows = []
     for j in report.judges:
         for metric in ("accuracy", "macro_f1", "cohen_kappa"):
-            change = getattr(j.change, metric)
-            interval = getattr(j.change, f"{metric}_ci")
+            change, interval = getattr(j.change, metric).value, getattr(j.change, metric).interval
             sign = "" if change is None or change < 0 else "+"
             shown = "—" if change is None else f"{sign}{change:.3f}"
             if interval and change is not None:

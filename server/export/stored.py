@@ -6,50 +6,34 @@
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rubrics.outcomes import combine_orders
 from server.export.labels import ExportPair, HumanVote, JudgeVote, LabelSource
 from server.export.trl import ExportFormat, ExportManifest, export_dataset
+from server.labels import PairLabels, RubricVersionRef, counted_versions, judgement, pair_labels, view_refs
+from server.rubric_registry import resolve
 from server.storage import Repository, Store
 from server.storage.repository import PairView
 from server.storage.tables import Annotator, Project
-
-
-def rubric_refs(repo: Repository, ids: set[int]) -> dict[int, str]:
-    """`name@version` for stored rubric version ids."""
-    refs = {}
-    for version_id in ids:
-        row = repo.rubric_version(version_id)
-        if row is not None:
-            refs[version_id] = f"{row.content['name']}@{row.version}"
-    return refs
 
 
 def judges_of(views: list[PairView]) -> list[str]:
     return sorted({v.judge_model for view in views for v in view.verdicts if v.kind == "pairwise"})
 
 
-def _judge_vote(view: PairView, judge: str, refs: dict[int, str], rubric: str | None) -> JudgeVote | None:
-    """The judge's one judgement of the pair: both presentation orders combined (inconsistent → tie)."""
-    by_rubric: dict[str | None, dict[str, str | None]] = defaultdict(dict)
-    for verdict in view.verdicts:
-        if verdict.judge_model != judge or verdict.kind != "pairwise" or verdict.error:
-            continue
-        ref = refs.get(verdict.rubric_version_id) if verdict.rubric_version_id else None
-        by_rubric[ref][verdict.order or "ab"] = verdict.outcome
-    if rubric is not None:
-        orders = by_rubric.get(rubric)
-    else:
-        orders = by_rubric[max(by_rubric, key=lambda r: r or "")] if by_rubric else None
-    if not orders:
+def _judge_vote(pair: PairLabels, judge: str, counted: dict[str, RubricVersionRef | None]) -> JudgeVote | None:
+    """The judge's one label for the pair, by the rule of :mod:`server.labels` (None: none, or all failed)."""
+    if judge not in counted:
         return None
-    combined = combine_orders(orders.get("ab"), orders.get("ba"))  # type: ignore[arg-type]
-    chosen = rubric if rubric is not None else max(by_rubric, key=lambda r: r or "")
-    return JudgeVote(model=judge, rubric=chosen, outcome=combined.outcome, consistent=combined.consistent)
+    found = judgement(pair.verdicts, judge, counted[judge])
+    if found is None or found.outcome is None:
+        return None
+    version = counted[judge]
+    return JudgeVote(
+        model=judge, rubric=version.ref if version else None, outcome=found.outcome, consistent=found.consistent
+    )
 
 
 def stored_pairs(
@@ -58,7 +42,9 @@ def stored_pairs(
     """Every pair of a project with its labels, as `server.export.trl.export_dataset` reads them.
 
     `judge` names the judge model whose verdicts count for `source="judge"`/`"consensus"`; with one
-    judge in the project it is found, with several it must be given.
+    judge in the project it is found, with several it must be given. Which of its verdicts count (rubric
+    version, orders combined) is the rule of :mod:`server.labels`; `rubric` (NAME or NAME@VERSION) picks
+    the version instead.
     """
     views = repo.pair_views(repo.pairs(project_id))
     judges = judges_of(views)
@@ -66,12 +52,16 @@ def stored_pairs(
         judge = judges[0]
     elif judge is not None and judge not in judges:
         raise ValueError(f"--judge: no verdicts from {judge!r} in this project (judges: {', '.join(judges) or 'none'})")
-    ids = {v.rubric_version_id for view in views for v in view.verdicts if v.rubric_version_id}
-    ids |= {r.rubric_version_id for view in views for r, _ in view.rankings if r.rubric_version_id}
-    refs = rubric_refs(repo, ids)
+    refs = view_refs(repo, views)
+    version = None
+    if rubric is not None:
+        row, model = resolve(repo, rubric)
+        version = RubricVersionRef(row.id, model.name, model.version)
+    labelled = [pair_labels(view, refs) for view in views]
+    counted = counted_versions([v for labels in labelled for v in labels.verdicts], version)
     adjudicators = {a.id: a.name for a in repo.list_annotators()}
     pairs = []
-    for view in views:
+    for view, labels in zip(views, labelled, strict=True):
         pairs.append(
             ExportPair(
                 pair_id=str(view.pair.id),
@@ -82,15 +72,15 @@ def stored_pairs(
                 response_b=view.response_b.text,
                 human_labels=[
                     HumanVote(
-                        annotator=name,
+                        annotator=r.annotator,
                         outcome=r.outcome,  # type: ignore[arg-type]
-                        rubric=refs.get(r.rubric_version_id) if r.rubric_version_id else None,
+                        rubric=r.rubric.ref if r.rubric else None,
                     )
-                    for r, name in view.rankings
+                    for r in labels.rankings
                 ],
                 adjudicated=view.adjudication.outcome if view.adjudication else None,  # type: ignore[arg-type]
                 adjudicator=adjudicators.get(view.adjudication.annotator_id) if view.adjudication else None,
-                judge=_judge_vote(view, judge, refs, rubric) if judge else None,
+                judge=_judge_vote(labels, judge, counted) if judge else None,
             )
         )
     return pairs
@@ -125,13 +115,15 @@ def export_project(
         Repository(session, actor).create_job(job_id, "export", project.id, options.model_dump() | {"out": str(out)})
     try:
         with store.read() as session:
-            pairs = stored_pairs(Repository(session), project.id, judge=options.judge, rubric=options.rubric)
+            repo = Repository(session)
+            rubric = resolve(repo, options.rubric)[1].ref if options.rubric else None  # a bare NAME: its newest
+            pairs = stored_pairs(repo, project.id, judge=options.judge, rubric=rubric)
         manifest = export_dataset(
             pairs,
             format=options.format,
             out=out,
             source=options.source,
-            rubric=options.rubric,
+            rubric=rubric,
             min_agreement=options.min_agreement,
             drop_ties=options.drop_ties,
             test_size=options.test_size,
@@ -140,10 +132,10 @@ def export_project(
         )
     except Exception as exc:
         with store.write() as session:
-            Repository(session).update_job(job_id, status="failed", error=str(exc))
+            Repository(session, actor).update_job(job_id, status="failed", error=str(exc))
         raise
     with store.write() as session:
-        Repository(session).update_job(
+        Repository(session, actor).update_job(
             job_id,
             status="done",
             total=manifest.pairs_in,

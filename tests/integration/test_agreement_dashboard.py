@@ -43,8 +43,8 @@ def test_dashboard_draws_every_part_of_the_report(tmp_path: Path, monkeypatch: p
             assert [t.value for t in ui.title] == ["Dashboard · demo"]
             assert not ui.error and not ui.warning, [*ui.error, *ui.warning]
             metrics = {m.label: m.value for m in ui.metric}
-            assert metrics["Fleiss' κ"] == f"{report['human_human']['fleiss_kappa']:.3f}"
-            assert metrics["Krippendorff's α"] == f"{report['human_human']['krippendorff_alpha']:.3f}"
+            assert metrics["Fleiss' κ"] == f"{report['human_human']['fleiss_kappa']['value']:.3f}"
+            assert metrics["Krippendorff's α"] == f"{report['human_human']['krippendorff_alpha']['value']:.3f}"
             subheaders = [s.value for s in ui.subheader]
             assert subheaders == [
                 "Reviewers with each other",
@@ -58,8 +58,9 @@ def test_dashboard_draws_every_part_of_the_report(tmp_path: Path, monkeypatch: p
             assert any("one presentation order only" in i.value and "j2" in i.value for i in ui.info)
             [j1] = [row for row in report["anchoring"] if row["judge"] == "j1"]
             difference = metrics["j1: assisted − blind"]
-            assert difference == charts.signed_text(j1["difference"])
-            assert f"interval {charts.interval_text(j1['difference_ci'], signed=True)}" in [c.value for c in ui.caption]
+            assert difference == charts.signed_text(j1["difference"]["value"])
+            interval = charts.interval_text(charts.estimate_interval(j1, "difference"), signed=True)
+            assert f"interval {interval}" in [c.value for c in ui.caption]
             # heatmap, judge bars overall and per criterion, a bias chart per judge, anchoring, 2 by rubric version
             assert len(ui.get("vega_lite_chart")) == 1 + 2 + len(report["judge_bias"]) + 1 + 2
             tables = [t.value for t in ui.dataframe]

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from server.agreement.reports import AgreementReport, ReportOptions, agreement_report
+from server.agreement.models import AgreementReport, ReportOptions
+from server.agreement.reports import agreement_report
 from server.imports.service import import_path
 from server.storage import Repository, Store
 from tests.conftest import Api
@@ -45,7 +46,7 @@ def report_of(store: Store, **options: object) -> AgreementReport:
 
 def check_published(report: dict) -> None:
     kappas = {
-        tuple(name.removeprefix("pandalm/") for name in row["annotators"]): round(row["cohen_kappa"], 2)
+        tuple(name.removeprefix("pandalm/") for name in row["annotators"]): round(row["cohen_kappa"]["value"], 2)
         for row in report["human_human"]["pairwise"]
     }
     assert kappas == PUBLISHED_KAPPAS
@@ -54,7 +55,9 @@ def check_published(report: dict) -> None:
     assert set(judges) == set(PUBLISHED_JUDGES)
     for judge, published in PUBLISHED_JUDGES.items():
         row = judges[judge]
-        ours = tuple(round(100 * row[m], 2) for m in ("accuracy", "macro_precision", "macro_recall", "macro_f1"))
+        ours = tuple(
+            round(100 * row[m]["value"], 2) for m in ("accuracy", "macro_precision", "macro_recall", "macro_f1")
+        )
         assert ours == published, judge
         assert row["n"] == 999
 
@@ -70,17 +73,19 @@ def test_published_kappas_and_judge_scores_come_out_of_the_store(pandalm_store: 
     check_published(report.model_dump(mode="json"))
     humans = report.human_human
     assert humans.n == humans.fleiss_n == 999 and humans.annotators == [f"pandalm/annotator{i}" for i in (1, 2, 3)]
-    for value, interval in (
-        (humans.krippendorff_alpha, humans.krippendorff_alpha_ci),
-        (humans.fleiss_kappa, humans.fleiss_kappa_ci),
-        *((p.cohen_kappa, p.cohen_kappa_ci) for p in humans.pairwise),
-        *((j.accuracy, j.accuracy_ci) for j in report.judge_human),
-        *((j.cohen_kappa, j.cohen_kappa_ci) for j in report.judge_human),
+    for estimate in (
+        humans.krippendorff_alpha,
+        humans.fleiss_kappa,
+        *(p.cohen_kappa for p in humans.pairwise),
+        *(j.accuracy for j in report.judge_human),
+        *(j.cohen_kappa for j in report.judge_human),
     ):
-        assert interval is not None and interval[0] < value < interval[1]
+        assert estimate.interval is not None and estimate.low < estimate.value < estimate.high
     gpt = next(j for j in report.judge_human if j.judge == "gpt-3.5-turbo")
     assert (gpt.failed, gpt.failed_as) == (25, "tie")
-    assert report.judge_bias[0].counts.both_orders == 0 and report.judge_bias[0].consistency is None  # one order only
+    assert (
+        report.judge_bias[0].counts.both_orders == 0 and report.judge_bias[0].consistency.value is None
+    )  # one order only
     assert report.anchoring == []  # imported rankings have no review mode
     assert len(report.hotspots) == 20 and all(h.disagreement > 0 or h.judges_disagreeing for h in report.hotspots)
 
@@ -89,16 +94,16 @@ def test_failed_judgements_can_be_left_out_instead(pandalm_store: Store) -> None
     report = report_of(pandalm_store, failed="exclude", resamples=0)
     gpt = next(j for j in report.judge_human if j.judge == "gpt-3.5-turbo")
     assert (gpt.n, gpt.failed, gpt.failed_as) == (974, 25, "excluded")
-    assert round(100 * gpt.accuracy, 2) == 71.56 and gpt.accuracy_ci is None
+    assert round(100 * gpt.accuracy.value, 2) == 71.56 and gpt.accuracy.interval is None
     pandalm = next(j for j in report.judge_human if j.judge == "pandalm-7b")
-    assert (pandalm.n, round(100 * pandalm.accuracy, 2)) == (999, 66.77)
+    assert (pandalm.n, round(100 * pandalm.accuracy.value, 2)) == (999, 66.77)
 
 
 def test_intervals_repeat_with_the_seed_and_move_without_it(pandalm_store: Store) -> None:
     first, again = report_of(pandalm_store, resamples=200), report_of(pandalm_store, resamples=200)
     other = report_of(pandalm_store, resamples=200, seed=1)
-    assert first.judge_human[0].cohen_kappa_ci == again.judge_human[0].cohen_kappa_ci
-    assert first.judge_human[0].cohen_kappa_ci != other.judge_human[0].cohen_kappa_ci
+    assert first.judge_human[0].cohen_kappa == again.judge_human[0].cohen_kappa
+    assert first.judge_human[0].cohen_kappa.interval != other.judge_human[0].cohen_kappa.interval
 
 
 def test_api_serves_the_report_to_members_only(api: Api, pandalm_dir: Path) -> None:

@@ -15,7 +15,8 @@ from sklearn.metrics import accuracy_score, cohen_kappa_score, precision_recall_
 
 from rubrics.outcomes import combine_orders, strict_majority
 from server.agreement import krippendorff_alpha
-from server.agreement.reports import AgreementReport, ReportOptions, agreement_report, compare_report
+from server.agreement.models import AgreementReport, ReportOptions
+from server.agreement.reports import agreement_report, compare_report
 from server.storage import Repository, Store
 from tests.conftest import Api
 from tests.support.agreement_world import PEOPLE, V1, V2, World, build
@@ -56,12 +57,12 @@ def test_each_judge_is_scored_on_its_newest_rubric_version_against_the_reference
     kept = [n for n in range(60) if reference(world, n)]
     expected = sklearn_scores([reference(world, n) for n in kept], [j1[n] for n in kept])  # type: ignore[misc]
     for metric, value in expected.items():
-        assert getattr(rows["j1"], metric) == pytest.approx(value), metric
-        low, high = getattr(rows["j1"], f"{metric}_ci")
+        assert getattr(rows["j1"], metric).value == pytest.approx(value), metric
+        low, high = getattr(rows["j1"], metric).interval
         assert low <= value <= high
     j2 = [o or "tie" for o in world.j2]  # failed judgements count as ties by default
     assert rows["j2"].failed == sum(o is None and reference(world, n) is not None for n, o in enumerate(world.j2))
-    assert rows["j2"].accuracy == pytest.approx(np.mean([j2[n] == reference(world, n) for n in kept]))
+    assert rows["j2"].accuracy.value == pytest.approx(np.mean([j2[n] == reference(world, n) for n in kept]))
     assert result.counts.references["tie"] == sum(reference(world, n) == "tie" for n in range(60))
     matrix = [[world.votes[n][p] for n in range(60)] for p in PEOPLE]
     assert rows["j1"].krippendorff_alpha_with_judge == pytest.approx(krippendorff_alpha([*matrix, j1]))
@@ -76,14 +77,14 @@ def test_people_with_each_other_pairwise_and_overall(store: Store, world: World)
     assert [tuple(p.annotators) for p in humans.pairwise] == [("ann", "bob"), ("ann", "cyd"), ("bob", "cyd")]
     for pair in humans.pairwise:
         first, second = ([world.votes[n][who] for n in range(60)] for who in pair.annotators)
-        assert pair.n == 60 and pair.cohen_kappa == pytest.approx(cohen_kappa_score(first, second))
-        assert pair.cohen_kappa_ci[0] <= pair.cohen_kappa <= pair.cohen_kappa_ci[1]
+        assert pair.n == 60 and pair.cohen_kappa.value == pytest.approx(cohen_kappa_score(first, second))
+        assert pair.cohen_kappa.low <= pair.cohen_kappa.value <= pair.cohen_kappa.high
     matrix = [[world.votes[n][p] for n in range(60)] for p in PEOPLE]
-    assert humans.krippendorff_alpha == pytest.approx(krippendorff_alpha(matrix))
+    assert humans.krippendorff_alpha.value == pytest.approx(krippendorff_alpha(matrix))
     [criterion] = humans.criteria
     helpful = [[world.helpful[n][p] for n in range(60)] for p in PEOPLE]
     assert criterion.criterion == "helpful"
-    assert criterion.krippendorff_alpha == pytest.approx(krippendorff_alpha(helpful))
+    assert criterion.krippendorff_alpha.value == pytest.approx(krippendorff_alpha(helpful))
     assert {row.criterion for row in result.judge_human} == {None, "helpful"}  # j2 has no criteria: j1 only
     assert [row.judge for row in result.judge_human if row.criterion] == ["j1"]
 
@@ -98,7 +99,7 @@ def test_a_rubric_version_keeps_its_verdicts_and_its_own_or_unversioned_rankings
     j1 = [combine_orders(ab, ba).outcome for ab, ba in world.j1[V1]]  # type: ignore[arg-type]
     kept = [n for n in range(60) if reference(world, n, ("ann", "bob"))]
     expected = accuracy_score([reference(world, n, ("ann", "bob")) for n in kept], [j1[n] for n in kept])
-    assert result.judge_human[0].accuracy == pytest.approx(expected)
+    assert result.judge_human[0].accuracy.value == pytest.approx(expected)
     versions = {row.rubric: row for row in report(store, world, resamples=0).rubric_versions}
     assert set(versions) == {None, V1, V2}
     assert versions[V1].judges[0].accuracy == pytest.approx(expected)
@@ -117,12 +118,12 @@ def test_compare_two_rubric_versions_with_a_paired_interval(store: Store, world:
     old, new = sklearn_scores(truth, [before[n] for n in kept]), sklearn_scores(truth, [after[n] for n in kept])  # type: ignore[arg-type]
     assert (result.old, result.new, row.judge, row.n) == (V1, V2, "j1", len(kept))
     assert row.old.accuracy == pytest.approx(old["accuracy"]) and row.new.accuracy == pytest.approx(new["accuracy"])
-    assert row.change.cohen_kappa == pytest.approx(new["cohen_kappa"] - old["cohen_kappa"])
-    low, high = row.change.accuracy_ci
-    assert low <= row.change.accuracy <= high
+    assert row.change.cohen_kappa.value == pytest.approx(new["cohen_kappa"] - old["cohen_kappa"])
+    low, high = row.change.accuracy.interval
+    assert low <= row.change.accuracy.value <= high
     assert row.fixed == sum(before[n] != reference(world, n) == after[n] for n in kept)
     assert row.broken == sum(before[n] == reference(world, n) != after[n] for n in kept)
-    assert row.fixed - row.broken == round(len(kept) * row.change.accuracy)
+    assert row.fixed - row.broken == round(len(kept) * row.change.accuracy.value)
     with store.read() as session, pytest.raises(ValueError, match="same version"):
         compare_report(Repository(session), world.project_id, V1, "hhh@1.0.0")
 
@@ -133,14 +134,16 @@ def test_position_and_length_bias(store: Store, world: World) -> None:
     assert bias["j1"].counts.both_orders == 60 and bias["j1"].counts.consistent == sum(ab == ba for ab, ba in pairs)
     decisive = [(order, o) for ab, ba in pairs for order, o in (("ab", ab), ("ba", ba)) if o != "tie"]
     first = sum((order, o) in (("ab", "a"), ("ba", "b")) for order, o in decisive)
-    assert bias["j1"].first_position_rate == pytest.approx(first / len(decisive))
+    assert bias["j1"].first_position_rate.value == pytest.approx(first / len(decisive))
     combined = [combine_orders(ab, ba).outcome for ab, ba in pairs]  # type: ignore[arg-type]
     longer = ["a" if la > lb else "b" if lb > la else None for la, lb in world.lengths]
     judged = [n for n in range(60) if longer[n] and combined[n] != "tie"]
-    assert bias["j1"].longer_wins_judge == pytest.approx(np.mean([combined[n] == longer[n] for n in judged]))
+    assert bias["j1"].longer_wins_judge.value == pytest.approx(np.mean([combined[n] == longer[n] for n in judged]))
     human = [n for n in range(60) if longer[n] and reference(world, n) in ("a", "b")]
-    assert bias["j1"].longer_wins_humans == pytest.approx(np.mean([reference(world, n) == longer[n] for n in human]))
-    assert bias["j2"].consistency is None and bias["j2"].n == 54  # one order; six failed pairs judged nothing
+    assert bias["j1"].longer_wins_humans.value == pytest.approx(
+        np.mean([reference(world, n) == longer[n] for n in human])
+    )
+    assert bias["j2"].consistency.value is None and bias["j2"].n == 54  # one order; six failed pairs judged nothing
 
 
 def test_anchoring_compares_agreement_with_the_judge_shown(store: Store, world: World) -> None:
@@ -161,13 +164,14 @@ def test_anchoring_compares_agreement_with_the_judge_shown(store: Store, world: 
         assisted = [agree for mode, agree in cells if mode == "assisted"]
         blind = [agree for mode, agree in cells if mode == "blind"]
         assert row.counts == {"assisted": len(assisted), "blind": len(blind)}
-        assert row.assisted == pytest.approx(np.mean(assisted)) and row.blind == pytest.approx(np.mean(blind))
-        assert row.difference == pytest.approx(np.mean(assisted) - np.mean(blind))
+        assert row.assisted.value == pytest.approx(np.mean(assisted))
+        assert row.blind.value == pytest.approx(np.mean(blind))
+        assert row.difference.value == pytest.approx(np.mean(assisted) - np.mean(blind))
         assert [p.annotator for p in row.per_annotator] == list(PEOPLE)
     j2 = rows["j2"]
-    assert j2.difference_ci[0] <= j2.difference <= j2.difference_ci[1]
+    assert j2.difference.low <= j2.difference.value <= j2.difference.high
     bob = next(p for p in j2.per_annotator if p.annotator == "bob")
-    assert bob.assisted is None and bob.counts["assisted"] == 0  # bob reviewed blind only
+    assert bob.assisted.value is None and bob.counts["assisted"] == 0  # bob reviewed blind only
 
 
 def test_annotators_gold_and_hotspots(store: Store, world: World) -> None:
@@ -190,7 +194,7 @@ def test_criterion_filter_scores_that_criterion(store: Store, world: World) -> N
     result = report(store, world, criterion="helpful", resamples=0)
     helpful = [[world.helpful[n][p] for n in range(60)] for p in PEOPLE]
     assert result.criterion == "helpful" and result.human_human.criteria == []
-    assert result.human_human.krippendorff_alpha == pytest.approx(krippendorff_alpha(helpful))
+    assert result.human_human.krippendorff_alpha.value == pytest.approx(krippendorff_alpha(helpful))
     assert [row.judge for row in result.judge_human] == ["j1"]  # j2's verdicts have no criteria
 
 
@@ -206,7 +210,7 @@ def test_compare_over_the_api(api: Api) -> None:
     assert (
         body["old"] == V1
         and body["judges"][0]["judge"] == "j1"
-        and len(body["judges"][0]["change"]["accuracy_ci"]) == 2
+        and body["judges"][0]["change"]["accuracy"]["low"] is not None
     )
     same = api.client.get(
         f"/projects/{world.project_id}/agreement/compare", params={"old": V1, "new": V1}, headers=api.auth()

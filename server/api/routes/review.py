@@ -17,8 +17,8 @@ from server.review import (
     RankingSubmission,
     ReviewSettings,
     SkipSubmission,
+    assisted_hint,
     disputes,
-    judge_hint,
     next_assignment,
     review_settings,
     skip_assignment,
@@ -86,7 +86,7 @@ def _public(repo: Repository, assignment: Assignment) -> AssignmentPublic:
         prompt=view.prompt.messages,
         response_a=Shown(text=left.text),
         response_b=Shown(text=right.text),
-        judge=judge_hint(view.verdicts, assignment) if assignment.mode == "assisted" else None,
+        judge=assisted_hint(repo, view, assignment) if assignment.mode == "assisted" else None,
         rubric=rubric.ref if rubric else None,
         guidelines=render_guidelines(rubric) if rubric else None,
         criteria=[{"id": c.id, "title": c.title, "description": c.description} for c in rubric.criteria]

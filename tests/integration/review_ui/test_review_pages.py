@@ -283,10 +283,10 @@ def test_dashboard_charts_the_agreement_report(ui: AppTest, stack: ReviewStack) 
         return
     assert not ui.exception and not ui.error
     metrics = {m.label: m.value for m in ui.metric}
-    assert metrics["Fleiss' κ"] == f"{report['human_human']['fleiss_kappa']:.3f}"
-    assert metrics["Krippendorff's α"] == f"{report['human_human']['krippendorff_alpha']:.3f}"
+    assert metrics["Fleiss' κ"] == f"{report['human_human']['fleiss_kappa']['value']:.3f}"
+    assert metrics["Krippendorff's α"] == f"{report['human_human']['krippendorff_alpha']['value']:.3f}"
     assert len(ui.get("vega_lite_chart")) >= 2  # the kappa heatmap and the judge metrics at least
-    one_order = [b["judge"] for b in report["judge_bias"] if b["consistency"] is None]
+    one_order = [b["judge"] for b in report["judge_bias"] if b["consistency"]["value"] is None]
     if one_order:  # the imported judges came in one presentation order each
         assert any(", ".join(one_order) in i.value for i in ui.info), texts(ui.info)
     hotspots = next(t.value for t in ui.dataframe if "human votes" in t.value.columns)

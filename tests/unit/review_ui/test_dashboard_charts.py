@@ -1,6 +1,6 @@
 """The dashboard's reshaping of an agreement report into tables and Vega-Lite charts (no servers needed).
 
-REPORT is built from the report's own pydantic models (server/agreement/reports.py) and dumped to JSON
+REPORT is built from the report's own pydantic models (server/agreement/models.py) and dumped to JSON
 the way the API serves it, so a change of the contract breaks these tests rather than the screen.
 """
 
@@ -12,13 +12,15 @@ from typing import Any
 import pandas as pd
 
 from review_ui import charts
-from server.agreement.reports import (
+from server.agreement.metrics import Interval
+from server.agreement.models import (
     AgreementReport,
     Anchoring,
     AnchoringAnnotator,
     AnnotatorStats,
     BiasCounts,
     Counts,
+    Estimate,
     Hotspot,
     HotspotVote,
     HumanHuman,
@@ -34,6 +36,10 @@ from server.agreement.reports import (
 A1, A2, REV = "pandalm/annotator1", "pandalm/annotator2", "rev1"
 
 
+def E(value: float | None, ci: tuple[float, float] | None = None) -> Estimate:
+    return Estimate.of(value, Interval(*ci) if ci else None)
+
+
 def _judge(judge: str, criterion: str | None, accuracy: float, kappa: float, ci: bool = True) -> JudgeHuman:
     return JudgeHuman(
         judge=judge,
@@ -42,13 +48,11 @@ def _judge(judge: str, criterion: str | None, accuracy: float, kappa: float, ci:
         n=50,
         failed=0,
         failed_as="tie",
-        accuracy=accuracy,
-        accuracy_ci=(accuracy - 0.1, accuracy + 0.1) if ci else None,
-        macro_precision=0.6,
-        macro_recall=0.55,
-        macro_f1=None,
-        cohen_kappa=kappa,
-        cohen_kappa_ci=(kappa - 0.2, kappa + 0.2) if ci else None,
+        accuracy=E(accuracy, (accuracy - 0.1, accuracy + 0.1) if ci else None),
+        macro_precision=E(0.6),
+        macro_recall=E(0.55),
+        macro_f1=E(None),
+        cohen_kappa=E(kappa, (kappa - 0.2, kappa + 0.2) if ci else None),
         krippendorff_alpha_with_judge=0.5,
     )
 
@@ -91,17 +95,14 @@ REPORT: dict[str, Any] = AgreementReport(
         annotators=[A1, A2, REV],
         n=60,
         pairwise=[
-            PairwiseKappa(
-                annotators=(A1, A2), n=60, cohen_kappa=0.85, cohen_kappa_ci=(0.8, 0.9), percent_agreement=0.91
-            ),
-            PairwiseKappa(annotators=(A1, REV), n=1, cohen_kappa=None, percent_agreement=1.0),
-            PairwiseKappa(annotators=(A2, REV), n=12, cohen_kappa=-0.3, percent_agreement=0.25),
+            PairwiseKappa(annotators=(A1, A2), n=60, cohen_kappa=E(0.85, (0.8, 0.9)), percent_agreement=0.91),
+            PairwiseKappa(annotators=(A1, REV), n=1, cohen_kappa=E(None), percent_agreement=1.0),
+            PairwiseKappa(annotators=(A2, REV), n=12, cohen_kappa=E(-0.3), percent_agreement=0.25),
         ],
-        fleiss_kappa=0.86,
-        fleiss_kappa_ci=(0.84, 0.88),
+        fleiss_kappa=E(0.86, (0.84, 0.88)),
         fleiss_n=60,
-        krippendorff_alpha=0.87,
-        percent_agreement=0.92,
+        krippendorff_alpha=E(0.87),
+        percent_agreement=E(0.92),
     ),
     judge_human=[
         _judge("j1", None, 0.72, 0.58),
@@ -114,14 +115,10 @@ REPORT: dict[str, Any] = AgreementReport(
             judge="j1",
             rubric="hhh@1.0.1",
             n=60,
-            consistency=0.9167,
-            consistency_ci=(0.83, 0.98),
-            first_position_rate=0.527,
-            first_position_rate_ci=(0.49, 0.57),
-            longer_wins_judge=0.585,
-            longer_wins_judge_ci=(0.44, 0.74),
-            longer_wins_humans=0.5,
-            longer_wins_humans_ci=(0.36, 0.64),
+            consistency=E(0.9167, (0.83, 0.98)),
+            first_position_rate=E(0.527, (0.49, 0.57)),
+            longer_wins_judge=E(0.585, (0.44, 0.74)),
+            longer_wins_humans=E(0.5, (0.36, 0.64)),
             counts=BiasCounts(
                 both_orders=60,
                 consistent=55,
@@ -135,10 +132,10 @@ REPORT: dict[str, Any] = AgreementReport(
             judge="j2",
             rubric=None,
             n=54,
-            consistency=None,
-            first_position_rate=0.49,
-            longer_wins_judge=0.62,
-            longer_wins_humans=0.675,
+            consistency=E(None),
+            first_position_rate=E(0.49),
+            longer_wins_judge=E(0.62),
+            longer_wins_humans=E(0.675),
             counts=BiasCounts(
                 both_orders=0,
                 consistent=0,
@@ -179,30 +176,25 @@ REPORT: dict[str, Any] = AgreementReport(
         Anchoring(
             judge="j1",
             n=18,
-            assisted=0.5,
-            assisted_ci=(0.17, 0.83),
-            blind=0.75,
-            blind_ci=(0.42, 1.0),
-            difference=-0.25,
-            difference_ci=(-0.6667, 0.1667),
+            assisted=E(0.5, (0.17, 0.83)),
+            blind=E(0.75, (0.42, 1.0)),
+            difference=E(-0.25, (-0.6667, 0.1667)),
             counts={"assisted": 6, "blind": 12},
             per_annotator=[
                 AnchoringAnnotator(
                     annotator="ann",
                     n=6,
-                    assisted=None,
-                    blind=0.8333,
-                    blind_ci=(0.5, 1.0),
-                    difference=None,
+                    assisted=E(None),
+                    blind=E(0.8333, (0.5, 1.0)),
+                    difference=E(None),
                     counts={"assisted": 0, "blind": 6},
                 ),
                 AnchoringAnnotator(
                     annotator="cyd",
                     n=6,
-                    assisted=0.5,
-                    assisted_ci=(0.17, 0.83),
-                    blind=None,
-                    difference=None,
+                    assisted=E(0.5, (0.17, 0.83)),
+                    blind=E(None),
+                    difference=E(None),
                     counts={"assisted": 6, "blind": 0},
                 ),
             ],
@@ -210,10 +202,9 @@ REPORT: dict[str, Any] = AgreementReport(
         Anchoring(
             judge="j2",
             n=1,
-            assisted=0.0,
-            assisted_ci=(0.0, 0.0),
-            blind=None,
-            difference=None,
+            assisted=E(0.0, (0.0, 0.0)),
+            blind=E(None),
+            difference=E(None),
             counts={"assisted": 1, "blind": 0},
         ),
     ],
