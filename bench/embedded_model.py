@@ -1,6 +1,7 @@
 """Embedded model speed: tokens/s of the vLLM server per dtype, at concurrency 1 and 16, against a compute bound.
 
-For each configuration (a dtype, optionally with Intel OpenMP preloaded: `float32+iomp`) the bench
+For each configuration (a dtype, optionally with Intel OpenMP preloaded, `float32+iomp`, or without
+vLLM's OpenMP thread binding, `float32+nobind`) the bench
 starts the embedded SmolLM2-135M server, warms it up, then sends chat requests that each generate
 exactly `--tokens` tokens (`ignore_eos`, greedy) — first one at a time, then 16 in flight — and
 reports output tokens per second. Configurations run one after another in one run, on the same
@@ -128,9 +129,13 @@ async def generate(client: httpx.AsyncClient, served: str, tokens: int, requests
 def measure(config: str, model: local_model.PreparedModel, tokens: int) -> dict[str, float]:
     """Start the server in one configuration, warm it up, measure c=1 and c=16, stop it."""
     dtype, _, extra = config.partition("+")
-    saved = os.environ.get("LD_PRELOAD")
-    if extra == "iomp":
-        os.environ["LD_PRELOAD"] = str(Path(sys.prefix) / "lib" / "libiomp5.so")
+    variable, value = {
+        "iomp": ("LD_PRELOAD", str(Path(sys.prefix) / "lib" / "libiomp5.so")),
+        "nobind": ("VLLM_CPU_OMP_THREADS_BIND", "nobind"),
+    }.get(extra, ("", ""))
+    saved = os.environ.get(variable) if variable else None
+    if variable:
+        os.environ[variable] = value
     home = Path(tempfile.mkdtemp(prefix="rubricate-bench-model-"))
     try:
         server = local_model.serve(
@@ -138,10 +143,10 @@ def measure(config: str, model: local_model.PreparedModel, tokens: int) -> dict[
             ready_timeout=900, dtype=dtype,
         )  # fmt: skip
     finally:
-        if saved is None:
-            os.environ.pop("LD_PRELOAD", None)
-        else:
-            os.environ["LD_PRELOAD"] = saved
+        if variable and saved is None:
+            os.environ.pop(variable, None)
+        elif variable:
+            os.environ[variable] = saved  # type: ignore[assignment]
     try:
 
         async def run() -> dict[str, float]:
@@ -158,7 +163,7 @@ def measure(config: str, model: local_model.PreparedModel, tokens: int) -> dict[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--configs", default="bfloat16,float32", help="comma-separated: dtype[+iomp]")
+    parser.add_argument("--configs", default="bfloat16,float32", help="comma-separated: dtype[+iomp|+nobind]")
     parser.add_argument("--tokens", type=int, default=64, help="output tokens per request")
     args = parser.parse_args()
 
