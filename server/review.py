@@ -33,8 +33,9 @@ from server.labels import (
 )
 from server.rubric_registry import resolve
 from server.storage import Conflict, Repository, Store
+from server.storage.repos.annotators import Person
 from server.storage.repository import PairView
-from server.storage.tables import Annotator, Assignment, Ranking
+from server.storage.tables import Assignment, Ranking
 
 SkipReason = Literal["unclear_guideline", "ambiguous_item", "broken_item", "other"]
 
@@ -80,7 +81,7 @@ def _order(assignment: Assignment) -> Order:
 
 
 def next_assignment(
-    store: Store, project_id: int, annotator: Annotator, rng: random.Random | None = None
+    store: Store, project_id: int, annotator: Person, rng: random.Random | None = None
 ) -> Assignment | None:
     """The reviewer's pending assignment, or a new one; None when nothing is left for them.
 
@@ -143,7 +144,7 @@ def assisted_hint(repo: Repository, view: PairView, assignment: Assignment) -> d
 
 
 def submit_ranking(
-    store: Store, assignment_id: int, annotator: Annotator, body: RankingSubmission, idempotency_key: str
+    store: Store, assignment_id: int, annotator: Person, body: RankingSubmission, idempotency_key: str
 ) -> tuple[Ranking, bool]:
     """Store the ranking for an assignment; returns (ranking, created). A retry with the same key returns
     the first ranking and creates nothing."""
@@ -178,12 +179,12 @@ def submit_ranking(
             source="review",
             idempotency_key=idempotency_key,
         )
-        assignment.status, assignment.completed_at = "done", now
+        repo.finish_assignment(assignment.id, "done", at=now)
         session.flush()
         return ranking, True
 
 
-def skip_assignment(store: Store, assignment_id: int, annotator: Annotator, body: SkipSubmission) -> Assignment:
+def skip_assignment(store: Store, assignment_id: int, annotator: Person, body: SkipSubmission) -> Assignment:
     """Record a skip with its reason; the pair's slot goes back to the queue for someone else."""
     with store.write() as session:
         repo = Repository(session, annotator)
@@ -192,9 +193,9 @@ def skip_assignment(store: Store, assignment_id: int, annotator: Annotator, body
             raise Conflict("this assignment belongs to another reviewer")
         if assignment.status != "pending":
             raise Conflict(f"assignment {assignment_id} is already {assignment.status}")
-        assignment.status, assignment.skip_reason, assignment.skip_note = "skipped", body.reason, body.note
-        assignment.completed_at = datetime.now(UTC)
-        return assignment
+        return repo.finish_assignment(
+            assignment.id, "skipped", at=datetime.now(UTC), reason=body.reason, note=body.note
+        )
 
 
 def disputes(repo: Repository, project_id: int, *, limit: int = 200) -> list[dict[str, Any]]:

@@ -28,8 +28,9 @@ from server.jobs.runner import ItemOutcome, JobResult, Progress, params_key, run
 from server.labels import VerdictLabel, judgement, verdict_label
 from server.rubric_registry import resolve
 from server.storage import Repository, Store
+from server.storage.repos.annotators import Person
 from server.storage.repository import PairView, digest
-from server.storage.tables import Annotator, Project, Verdict
+from server.storage.tables import Project, Verdict
 
 
 class JudgeRequest(BaseModel):
@@ -145,10 +146,7 @@ class JudgeSpec:
         for verdict in fresh:
             row = todo.stored.get(todo.keys[verdict.order])
             if row is not None:  # a failed verdict from an earlier run: replace it in place
-                row = repo.session.merge(row)
-                for name, value in verdict_fields(verdict).items():
-                    setattr(row, name, value)
-                row.job_id = job_id
+                repo.replace_verdict(row.id, job_id=job_id, **verdict_fields(verdict))
             else:
                 repo.add_verdict(
                     key=todo.keys[verdict.order], project_id=self.project.id, pair_id=view.pair.id,
@@ -184,7 +182,7 @@ async def judge_job(
     backend: Backend,
     request: JudgeRequest,
     *,
-    actor: Annotator | None = None,
+    actor: Person | None = None,
     progress: Progress | None = None,
     concurrency: int = 32,
     on_start: Callable[[str], None] | None = None,
