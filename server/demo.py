@@ -17,10 +17,11 @@ import asyncio
 import json
 import os
 import time
-from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from judges import local_model
+from judges.backend import Backend
 from rubrics.loader import LIBRARY, load_library
 from server.agreement.reports import ReportOptions, agreement_report
 from server.imports.service import import_path, import_rows
@@ -30,7 +31,6 @@ from server.review import ReviewSettings
 from server.rubric_registry import publish, resolve
 from server.settings import Settings
 from server.storage import Repository, Store, open_store
-from server.storage.tables import Pair, Verdict
 
 DEFAULT_DATA = Path("../shared/data/pandalm")
 MODEL_CACHE = Path("~/.cache/rubricate/models")
@@ -97,16 +97,99 @@ def describe(result: JobResult) -> str:
 def failures(store: Store, project_id: int, judge_model: str | None = None) -> str:
     """Failed verdicts of a project by kind, e.g. `0` or `3 (incomplete 2, timeout 1)`."""
     with store.read() as session:
-        query = (
-            session.query(Verdict.meta)
-            .join(Pair, Pair.id == Verdict.pair_id)
-            .filter(Pair.project_id == project_id, Verdict.outcome.is_(None))
-        )
-        if judge_model is not None:
-            query = query.filter(Verdict.judge_model == judge_model)
-        kinds = Counter(str((meta or {}).get("error_kind")) for (meta,) in query)
+        kinds = Repository(session).failed_verdict_kinds(project_id, judge_model)
     total = sum(kinds.values())
     return f"{total} ({', '.join(f'{k} {n}' for k, n in sorted(kinds.items()))})" if total else "0"
+
+
+def import_pandalm(store: Store, data: Path, prompts: int) -> list[Any]:
+    """Step 2: the PandaLM import, twice (the second adds nothing); the first `prompts` prompts to draft for."""
+    first = import_path(store, data, project="pandalm", preset="pandalm")
+    again = import_path(store, data, project="pandalm", preset="pandalm")
+    with store.write() as session:
+        repo = Repository(session)
+        project = repo.project_by_name("pandalm")
+        for name in ("demo-reviewer", "demo-author"):
+            repo.add_member(project, repo.annotator_by_name(name))  # type: ignore[arg-type]
+        messages = [p.messages for p in repo.prompts(project.id, limit=prompts)]
+    added_again = sum(again.model_dump(include={"prompts", "responses", "pairs", "rankings", "verdicts"}).values())
+    detail(
+        f"added prompts {first.prompts}, responses {first.responses}, pairs {first.pairs}, "
+        f"rankings {first.rankings}, verdicts {first.verdicts} ({first.failed_verdicts} failed), "
+        f"annotators {first.annotators}; a second import added {added_again}"
+    )
+    return messages
+
+
+def publish_rubrics(store: Store) -> None:
+    """Step 3: the starter rubrics, and pandalm's reviewers pinned to the demo rubric's newest version."""
+    for rubric in load_library().values():
+        published = publish(store, rubric)
+        detail(f"{published.status:<9} {published.ref}  sha256 {published.sha256[:12]}")
+    with store.write() as session:
+        repo = Repository(session)
+        review = ReviewSettings(rubric=resolve(repo, DEMO_RUBRIC)[1].ref)
+        repo.update_project_settings(repo.project_by_name("pandalm"), {"review": review.model_dump()})
+    detail(f"pandalm's reviewers rank under {review.rubric} (its guidelines and criteria on the review screen)")
+
+
+def draft_and_judge(store: Store, backend: Backend, prompts: list[Any], judge_pairs: int) -> None:
+    """Steps 5–7: draft candidates, judge the drafted pairs, judge human-labelled PandaLM pairs."""
+    step(5, f"drafting 2 candidates for each of {len(prompts)} PandaLM prompts")
+    records = [(f"pandalm-prompt:{i}", {"prompt": messages}) for i, messages in enumerate(prompts)]
+    import_rows(store, records, project="pandalm-drafts")
+    with store.read() as session:
+        drafts = Repository(session).project_by_name("pandalm-drafts")
+    drafted = asyncio.run(draft_job(store, drafts, backend, DraftRequest(n=2, max_tokens=128)))
+    detail(
+        f"{drafted.responses} responses, {drafted.pairs_added} pairs, {drafted.failed} failed prompts; "
+        f"{describe(drafted)}"
+    )
+
+    step(6, f"judging the drafted pairs under {DEMO_RUBRIC} in both presentation orders")
+    judged = asyncio.run(judge_job(store, drafts, backend, JudgeRequest(rubric=DEMO_RUBRIC)))
+    share = judged.inconsistent / max(judged.items, 1)
+    detail(
+        f"{judged.verdicts} verdicts for {judged.items} pairs; failed {failures(store, drafts.id)}; "
+        f"inconsistent across orders {judged.inconsistent}/{judged.items} ({share:.0%}); {describe(judged)}"
+    )
+    step(7, f"judging the first {judge_pairs} human-labelled PandaLM pairs under {DEMO_RUBRIC}, both orders")
+    with store.read() as session:
+        pandalm = Repository(session).project_by_name("pandalm")
+    scored = asyncio.run(judge_job(store, pandalm, backend, JudgeRequest(rubric=DEMO_RUBRIC, limit=judge_pairs)))
+    detail(
+        f"{scored.verdicts} verdicts, failed {failures(store, pandalm.id, backend.model)}, "
+        f"{scored.inconsistent} inconsistent; {describe(scored)}"
+    )
+
+
+def summarize(store: Store) -> None:
+    """Step 8: the agreement figures on pandalm and the counts of both projects."""
+    with store.read() as session:
+        repo = Repository(session)
+        report = agreement_report(repo, repo.project_by_name("pandalm").id, ReportOptions(resamples=200))
+    for row in report.human_human.pairwise:
+        detail(f"Cohen's kappa {' vs '.join(row.annotators)}: {row.cohen_kappa.value:.3f} over {row.n} pairs")
+    detail(
+        f"Fleiss' kappa {report.human_human.fleiss_kappa.value:.3f}, Krippendorff's alpha "
+        f"{report.human_human.krippendorff_alpha.value:.3f}"
+    )
+    bias = {row.judge: row for row in report.judge_bias}
+    for judge in (row for row in report.judge_human if row.criterion is None):
+        seen = bias.get(judge.judge)
+        position = seen.first_position_rate.value if seen else None
+        consistency = seen.consistency.value if seen else None
+        detail(
+            f"{judge.judge} vs majority: {judge.n} pairs, accuracy {_f(judge.accuracy.value)}, "
+            f"kappa {_f(judge.cohen_kappa.value)}"
+            + (f", consistent across orders {consistency:.0%}" if consistency is not None else "")
+            + (f"; shown first wins {position:.0%} of decisive verdicts" if position is not None else "")
+        )
+    with store.read() as session:
+        repo = Repository(session)
+        for name in ("pandalm", "pandalm-drafts"):
+            counts = repo.project_counts(repo.project_by_name(name).id)
+            detail(f"{name}: " + " · ".join(f"{k} {v}" for k, v in counts.items()))
 
 
 def main() -> None:
@@ -122,106 +205,24 @@ def main() -> None:
     step(1, f"fresh store at {settings.database_url}")
     store, _ = fresh_store(settings)
     detail(f"tokens for admin, demo-reviewer, demo-author saved to {settings.home / 'demo-tokens.json'}")
-
     step(2, f"importing PandaLM from {args.data}")
-    first = import_path(store, args.data, project="pandalm", preset="pandalm")
-    again = import_path(store, args.data, project="pandalm", preset="pandalm")
-    with store.write() as session:
-        repo = Repository(session)
-        project = repo.project_by_name("pandalm")
-        for name in ("demo-reviewer", "demo-author"):
-            repo.add_member(project, repo.annotator_by_name(name))  # type: ignore[arg-type]
-        prompts = [p.messages for p in repo.prompts(project.id, limit=args.prompts)]
-    added_again = sum(again.model_dump(include={"prompts", "responses", "pairs", "rankings", "verdicts"}).values())
-    detail(
-        f"added prompts {first.prompts}, responses {first.responses}, pairs {first.pairs}, "
-        f"rankings {first.rankings}, verdicts {first.verdicts} ({first.failed_verdicts} failed), "
-        f"annotators {first.annotators}; a second import added {added_again}"
-    )
-
+    prompts = import_pandalm(store, args.data, args.prompts)
     step(3, f"publishing the starter rubrics from {LIBRARY}")
-    for rubric in load_library().values():
-        published = publish(store, rubric)
-        detail(f"{published.status:<9} {published.ref}  sha256 {published.sha256[:12]}")
-    with store.write() as session:
-        repo = Repository(session)
-        review = ReviewSettings(rubric=resolve(repo, DEMO_RUBRIC)[1].ref)
-        repo.update_project_settings(repo.project_by_name("pandalm"), {"review": review.model_dump()})
-    detail(f"pandalm's reviewers rank under {review.rubric} (its guidelines and criteria on the review screen)")
+    publish_rubrics(store)
 
     step(4, "serving the embedded model (SmolLM2-135M-Instruct) with vLLM on 127.0.0.1")
     handle, started_here = start_model(settings)
     detail(f"{handle.litellm_model} at {handle.api_base} (ready in {handle.ready_s or 0:.0f} s; log {handle.log_path})")
     detail(f"dtype {handle.dtype}: {handle.dtype_reason}")
     settings = settings.model_copy(update={"model_base_url": handle.api_base, "judge_model": handle.litellm_model})
-    backend = make_backend(settings, store)
-
     try:
-        step(5, f"drafting 2 candidates for each of {len(prompts)} PandaLM prompts")
-        records = [(f"pandalm-prompt:{i}", {"prompt": messages}) for i, messages in enumerate(prompts)]
-        import_rows(store, records, project="pandalm-drafts")
-        with store.read() as session:
-            drafts = Repository(session).project_by_name("pandalm-drafts")
-        drafted = asyncio.run(draft_job(store, drafts, backend, DraftRequest(n=2, max_tokens=128)))
-        detail(
-            f"{drafted.responses} responses, {drafted.pairs_added} pairs, {drafted.failed} failed prompts; "
-            f"{describe(drafted)}"
-        )
-
-        step(6, f"judging the drafted pairs under {DEMO_RUBRIC} in both presentation orders")
-        judged = asyncio.run(judge_job(store, drafts, backend, JudgeRequest(rubric=DEMO_RUBRIC)))
-        pairs = max(judged.items, 1)
-        detail(
-            f"{judged.verdicts} verdicts for {judged.items} pairs; failed {failures(store, drafts.id)}; "
-            f"inconsistent across orders {judged.inconsistent}/{judged.items} ({judged.inconsistent / pairs:.0%}); "
-            f"{describe(judged)}"
-        )
-        step(7, f"judging the first {args.judge_pairs} human-labelled PandaLM pairs under {DEMO_RUBRIC}, both orders")
-        with store.read() as session:
-            pandalm = Repository(session).project_by_name("pandalm")
-        scored = asyncio.run(
-            judge_job(store, pandalm, backend, JudgeRequest(rubric=DEMO_RUBRIC, limit=args.judge_pairs))
-        )
-        detail(
-            f"{scored.verdicts} verdicts, failed {failures(store, pandalm.id, settings.judge_model)}, "
-            f"{scored.inconsistent} inconsistent; {describe(scored)}"
-        )
+        draft_and_judge(store, make_backend(settings, store), prompts, args.judge_pairs)
     finally:
         if started_here and not args.keep_model:
             local_model.stop(settings.home)
 
     step(8, "agreement on pandalm (rubricate agreement --project pandalm) and summary")
-    with store.read() as session:
-        repo = Repository(session)
-        report = agreement_report(repo, repo.project_by_name("pandalm").id, ReportOptions(resamples=200))
-    for row in report.human_human.pairwise:
-        detail(f"Cohen's kappa {' vs '.join(row.annotators)}: {row.cohen_kappa.value:.3f} over {row.n} pairs")
-    detail(
-        f"Fleiss' kappa {report.human_human.fleiss_kappa.value:.3f}, Krippendorff's alpha "
-        f"{report.human_human.krippendorff_alpha.value:.3f}"
-    )
-    bias = {row.judge: row for row in report.judge_bias}
-    for judge in (row for row in report.judge_human if row.criterion is None):
-        seen = bias.get(judge.judge)
-        position = (
-            f"; shown first wins {seen.first_position_rate.value:.0%} of decisive verdicts"
-            if seen and seen.first_position_rate.value is not None
-            else ""
-        )
-        orders = (
-            f", consistent across orders {seen.consistency.value:.0%}"
-            if seen and seen.consistency.value is not None
-            else ""
-        )
-        detail(
-            f"{judge.judge} vs majority: {judge.n} pairs, accuracy {_f(judge.accuracy.value)}, "
-            f"kappa {_f(judge.cohen_kappa.value)}{orders}{position}"
-        )
-    with store.read() as session:
-        repo = Repository(session)
-        for name in ("pandalm", "pandalm-drafts"):
-            counts = repo.project_counts(repo.project_by_name(name).id)
-            detail(f"{name}: " + " · ".join(f"{k} {v}" for k, v in counts.items()))
+    summarize(store)
     model_note = "vLLM keeps running (`rubricate model stop`)" if args.keep_model else "vLLM stopped"
     print(
         f"demo finished in {time.perf_counter() - started:.1f} s; {model_note}; "

@@ -61,6 +61,21 @@ class Labels(UnitOfWork):
         self.session.add(ranking)
         return ranking
 
+    def failed_verdict_kinds(self, project_id: int, judge_model: str | None = None) -> dict[str, int]:
+        """How many of a project's verdicts failed, by error kind (`timeout`, `incomplete`, …)."""
+        query = (
+            select(Verdict.meta)
+            .join(Pair, Pair.id == Verdict.pair_id)
+            .where(Pair.project_id == project_id, Verdict.outcome.is_(None))
+        )
+        if judge_model is not None:
+            query = query.where(Verdict.judge_model == judge_model)
+        kinds: dict[str, int] = {}
+        for (meta,) in self.session.execute(query):
+            kind = str((meta or {}).get("error_kind"))
+            kinds[kind] = kinds.get(kind, 0) + 1
+        return kinds
+
     def verdict_keys(self, project_id: int) -> set[str]:
         return set(self.session.scalars(select(Verdict.key).where(Verdict.project_id == project_id)))
 
