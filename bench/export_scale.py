@@ -1,7 +1,8 @@
 """Export at scale: 100,000 synthetic pairs (three human votes each) exported as DPO.
 
 Prints rows per second for
-  1. label resolution + row building (columns, as :func:`export_dataset` builds them),
+  1. label resolution + row building (each format's row function, rows turned into columns once, as
+     :func:`export_dataset` builds them),
   2. the full export (labels, rows, DatasetDict.save_to_disk, Parquet, JSONL, manifest with sha256s),
 and, side by side in the same run, the per-row way the exporter avoids (a dict per row, then
 ``Dataset.from_list``) against the columnar ``Dataset.from_dict`` it uses.

@@ -110,12 +110,6 @@ def next_assignment(
             is_gold=pair.is_gold,
             rubric_version_id=resolve(repo, policy.rubric)[0].id if policy.rubric else None,
         )
-        repo.audit(
-            "assignment.create",
-            assignment,
-            project_id=project_id,
-            after={"pair": pair.id, "mode": assignment.mode, "swapped": assignment.swapped},
-        )
         return assignment
 
 
@@ -186,12 +180,6 @@ def submit_ranking(
         )
         assignment.status, assignment.completed_at = "done", now
         session.flush()
-        repo.audit(
-            "ranking.create",
-            ranking,
-            project_id=assignment.project_id,
-            after={"pair": assignment.pair_id, "outcome": ranking.outcome, "mode": assignment.mode},
-        )
         return ranking, True
 
 
@@ -206,12 +194,6 @@ def skip_assignment(store: Store, assignment_id: int, annotator: Annotator, body
             raise Conflict(f"assignment {assignment_id} is already {assignment.status}")
         assignment.status, assignment.skip_reason, assignment.skip_note = "skipped", body.reason, body.note
         assignment.completed_at = datetime.now(UTC)
-        repo.audit(
-            "assignment.skip",
-            assignment,
-            project_id=assignment.project_id,
-            after={"reason": body.reason, "note": body.note},
-        )
         return assignment
 
 

@@ -1,9 +1,10 @@
 """The export layer's pure part: consensus labels and TRL-ready datasets, with no FastAPI or database.
 
 The storage layer adapts stored pairs and their votes into :class:`ExportPair`; :func:`resolve_label`
-gives each pair its label (:mod:`server.export.labels` holds the rules) and :func:`export_dataset` writes
-the rows in TRL's column conventions with provenance, grouped splits, Parquet/JSONL files and a manifest
-(:mod:`server.export.trl`). :func:`push_to_hub` publishes an export (needs network).
+gives each pair its label (:mod:`server.export.labels` holds the rules), one small row function per TRL
+format makes its rows (:mod:`server.export.formats`), and :func:`export_dataset` writes them with
+provenance, grouped splits, Parquet/JSONL files and a manifest (:mod:`server.export.trl`).
+:func:`push_to_hub` publishes an export (needs network).
 """
 
 from server.export.labels import ExportPair, HumanVote, JudgeVote, Label, LabelSource, resolve_label, strict_majority

@@ -132,10 +132,10 @@ def export_project(
         )
     except Exception as exc:
         with store.write() as session:
-            Repository(session).update_job(job_id, status="failed", error=str(exc))
+            Repository(session, actor).update_job(job_id, status="failed", error=str(exc))
         raise
     with store.write() as session:
-        Repository(session).update_job(
+        Repository(session, actor).update_job(
             job_id,
             status="done",
             total=manifest.pairs_in,

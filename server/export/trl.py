@@ -1,7 +1,7 @@
 """TRL-ready datasets from labelled pairs: rows in TRL's column conventions, grouped splits, files, manifest.
 
-Each pair gets a label from :func:`server.export.labels.resolve_label`; the rows follow TRL's
-"Dataset formats and types" guide:
+Each pair gets a label from :func:`server.export.labels.resolve_label`; the rows, one small row function
+per format registered in :mod:`server.export.formats`, follow TRL's "Dataset formats and types" guide:
 
 ============  ===========================  ==============================================================
 format        TRL type                     columns (conversational form; standard form uses strings)
@@ -10,7 +10,7 @@ format        TRL type                     columns (conversational form; standar
 ``reward``    preference                   message each) — one row per pair
 ``kto``       unpaired preference          ``prompt``, ``completion`` (one assistant message), ``label``
                                            (bool) — two rows per pair: chosen → True, rejected → False,
-                                           in a seeded shuffled order (see :func:`shuffle_columns`)
+                                           in a seeded shuffled order (see :func:`~server.export.formats.shuffle_rows`)
 ``sft``       language modeling            ``messages``: the prompt plus the preferred response as the
                                            assistant turn — always conversational
 ============  ===========================  ==============================================================
@@ -44,41 +44,36 @@ export never leaves half a dataset, and an existing ``out`` is only replaced wit
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
-import json
 import random
 import shutil
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from rubrics.outcomes import Outcome
-from server.export.labels import ExportPair, Label, LabelSource, Message, resolve_label
-
-ExportFormat = Literal["dpo", "reward", "kto", "sft"]
-SplitName = Literal["train", "test"]
-FORMATS: tuple[ExportFormat, ...] = ("dpo", "reward", "kto", "sft")
-SOURCES: tuple[LabelSource, ...] = ("humans", "judge", "consensus")
-PROVENANCE: tuple[str, ...] = (
-    "pair_id",
-    "prompt_id",
-    "rubric",
-    "label_source",
-    "outcome",
-    "n_annotators",
-    "agreement",
-    "annotators",
-    "adjudicator",
-    "judge_model",
+from server.export.files import file_checksums, json_line, sha256_file, write_jsonl
+from server.export.formats import (
+    FORMATS,
+    ExportFormat,
+    build_columns,
+    build_rows,
+    columns_for,
+    features_for,
+    no_cycle_collection,
+    rows_of,
+    shuffle_rows,
+    to_columns,
 )
-MANIFEST = "manifest.json"
+from server.export.labels import ExportPair, Label, LabelSource, resolve_label
+
+SplitName = Literal["train", "test"]
+SOURCES: tuple[LabelSource, ...] = ("humans", "judge", "consensus")
+MANIFEST = "manifest.json"  # also in server.export.files
 DATASET_DIR = "dataset"
-_CHUNK = 1 << 20
 
 
 class Filters(BaseModel):
@@ -132,165 +127,6 @@ class ExportManifest(BaseModel):
     created_at: datetime
 
 
-# ---------------------------------------------------------------- rows
-
-
-def columns_for(format: ExportFormat) -> list[str]:
-    """The column names of a format, in order: TRL's columns, then provenance.
-
-    >>> columns_for("dpo")[:3], columns_for("kto")[:3], columns_for("sft")[:2]
-    (['prompt', 'chosen', 'rejected'], ['prompt', 'completion', 'label'], ['messages', 'pair_id'])
-    """
-    trl = {
-        "dpo": ["prompt", "chosen", "rejected"],
-        "reward": ["prompt", "chosen", "rejected"],
-        "kto": ["prompt", "completion", "label"],
-        "sft": ["messages"],
-    }[format]
-    extra = ["response"] if format in ("kto", "sft") else []
-    return [*trl, *PROVENANCE, *extra]
-
-
-def features_for(format: ExportFormat, conversational: bool) -> Any:
-    """The `datasets.Features` of a format, fixed up front so every split has the same Arrow schema.
-
-    >>> features_for("dpo", conversational=False)["chosen"]
-    Value('string')
-    """
-    from datasets import Features, List, Value
-
-    text = Value("string")
-    messages = List({"role": Value("string"), "content": Value("string")})
-    turn = messages if conversational or format == "sft" else text
-    types: dict[str, Any] = {
-        "prompt": turn,
-        "chosen": turn,
-        "rejected": turn,
-        "completion": turn,
-        "label": Value("bool"),
-        "messages": messages,
-        "pair_id": text,
-        "prompt_id": text,
-        "rubric": text,
-        "label_source": text,
-        "outcome": text,
-        "n_annotators": Value("int32"),
-        "agreement": Value("float64"),
-        "annotators": List(text),
-        "adjudicator": text,
-        "judge_model": text,
-        "response": text,
-    }
-    return Features({name: types[name] for name in columns_for(format)})
-
-
-def build_columns(
-    items: Sequence[tuple[ExportPair, Label]], format: ExportFormat, *, conversational: bool
-) -> dict[str, list[Any]]:
-    """Columns (name → values) for labelled pairs in one format; ties must already be filtered as wanted.
-
-    Building columns rather than row dicts is what keeps 100,000 pairs in the seconds: the lists go
-    straight into Arrow. A tie in ``dpo``/``reward``/``kto`` has no chosen response and is refused.
-
-    Args:
-        items: (pair, label) in output order.
-        format: ``dpo``, ``reward``, ``kto`` or ``sft``.
-        conversational: write prompts and responses as messages (see the module docstring).
-
-    Returns:
-        A dict with the columns of :func:`columns_for`, each a list.
-    """
-    columns: dict[str, list[Any]] = {name: [] for name in columns_for(format)}
-    add = {name: column.append for name, column in columns.items()}
-    provenance = [add[name] for name in PROVENANCE]
-    paired = format in ("dpo", "reward")
-    for pair, label in items:
-        if label.outcome == "tie":
-            if format != "sft":
-                raise ValueError(f"pair {pair.pair_id}: a tie has no chosen response and cannot be a {format} row")
-            picks: tuple[Outcome, ...] = ("a", "b")
-        else:
-            picks = (label.outcome,)
-        prompt: list[Message] | str = pair.prompt if conversational else pair.prompt[0]["content"]
-        values = (
-            pair.pair_id,
-            pair.prompt_id,
-            label.rubric,
-            label.source,
-            label.outcome,
-            label.n_annotators,
-            label.agreement,
-            list(label.annotators),
-            label.adjudicator,
-            label.judge_model,
-        )
-        if format == "sft":
-            for pick in picks:
-                text = pair.response_a if pick == "a" else pair.response_b
-                add["messages"]([*pair.prompt, {"role": "assistant", "content": text}])
-                for append, value in zip(provenance, values, strict=True):
-                    append(value)
-                add["response"](pick)
-            continue
-        good, bad = (pair.response_a, pair.response_b) if label.outcome == "a" else (pair.response_b, pair.response_a)
-        if conversational:
-            good_turn: list[Message] | str = [{"role": "assistant", "content": good}]
-            bad_turn: list[Message] | str = [{"role": "assistant", "content": bad}]
-        else:
-            good_turn, bad_turn = good, bad
-        if paired:
-            add["prompt"](prompt)
-            add["chosen"](good_turn)
-            add["rejected"](bad_turn)
-            for append, value in zip(provenance, values, strict=True):
-                append(value)
-            continue
-        other: Outcome = "b" if label.outcome == "a" else "a"
-        for turn, desirable, which in ((good_turn, True, label.outcome), (bad_turn, False, other)):
-            add["prompt"](prompt)
-            add["completion"](turn)
-            add["label"](desirable)
-            for append, value in zip(provenance, values, strict=True):
-                append(value)
-            add["response"](which)
-    return columns
-
-
-def build_rows(pair: ExportPair, label: Label, format: ExportFormat, *, conversational: bool) -> list[dict[str, Any]]:
-    """The rows one labelled pair gives in a format (the row form of :func:`build_columns`).
-
-    >>> from server.export.labels import Label
-    >>> pair = ExportPair(pair_id="p1", prompt_id="q1", prompt="The sky is", response_a=" blue.",
-    ...                   response_b=" green.")
-    >>> label = Label(outcome="a", source="humans", n_annotators=3, agreement=1.0, annotators=("x", "y", "z"))
-    >>> row = build_rows(pair, label, "dpo", conversational=False)[0]
-    >>> row["prompt"], row["chosen"], row["rejected"], row["pair_id"], row["annotators"]
-    ('The sky is', ' blue.', ' green.', 'p1', ['x', 'y', 'z'])
-    >>> [(r["completion"], r["label"]) for r in build_rows(pair, label, "kto", conversational=False)]
-    [(' blue.', True), (' green.', False)]
-    >>> build_rows(pair, label, "sft", conversational=False)[0]["messages"][-1]
-    {'role': 'assistant', 'content': ' blue.'}
-    """
-    columns = build_columns([(pair, label)], format, conversational=conversational)
-    names = list(columns)
-    return [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
-
-
-def shuffle_columns(columns: dict[str, list[Any]], seed: int) -> dict[str, list[Any]]:
-    """The same rows in a seeded random order (every column permuted alike).
-
-    Used for ``kto``: TRL's KTOTrainer reads rows in file order (sequential sampling) and estimates its
-    KL term from a neighbouring row's completion, so a pair's two rows must not sit side by side and
-    desirable and undesirable rows should mix within a batch.
-
-    >>> shuffle_columns({"x": [1, 2, 3, 4], "y": ["a", "b", "c", "d"]}, seed=0)
-    {'x': [3, 1, 2, 4], 'y': ['c', 'a', 'b', 'd']}
-    """
-    order = list(range(len(next(iter(columns.values()), []))))
-    random.Random(seed).shuffle(order)
-    return {name: [values[i] for i in order] for name, values in columns.items()}
-
-
 # ---------------------------------------------------------------- splits
 
 
@@ -321,31 +157,6 @@ def split_by_prompt(prompt_ids: Iterable[str], test_size: float, seed: int) -> d
 # ---------------------------------------------------------------- files
 
 
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file.
-
-    >>> import tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x"
-    >>> _ = p.write_bytes(b"abc")
-    >>> sha256_file(p)[:16]
-    'ba7816bf8f01cfea'
-    """
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def file_checksums(out: Path) -> dict[str, str]:
-    """sha256 of every file under an export folder except the manifest, keyed by relative POSIX path."""
-    return {
-        path.relative_to(out).as_posix(): sha256_file(path)
-        for path in sorted(out.rglob("*"))
-        if path.is_file() and path.relative_to(out).as_posix() != MANIFEST
-    }
-
-
 def load_manifest(out: Path) -> ExportManifest:
     """Read ``out/manifest.json``."""
     return ExportManifest.model_validate_json((Path(out) / MANIFEST).read_text(encoding="utf-8"))
@@ -356,29 +167,6 @@ def verify(out: Path) -> list[str]:
     out = Path(out)
     recorded, actual = load_manifest(out).files, file_checksums(out)
     return sorted(name for name in recorded.keys() | actual.keys() if recorded.get(name) != actual.get(name))
-
-
-_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
-
-
-def json_line(row: dict[str, Any]) -> str:
-    """One JSONL line: UTF-8 text kept readable, but every character a reader might split lines on escaped.
-
-    ``json.dumps`` escapes control characters; NEL and the Unicode line/paragraph separators it leaves raw,
-    and ``str.splitlines`` (and some JSONL readers) would break a row on them.
-
-    >>> print(json_line({"text": "é" + chr(0x2028) + "x"}))
-    {"text": "é\\u2028x"}
-    """
-    return json.dumps(row, ensure_ascii=False).translate(_LINE_BREAKS)
-
-
-def _write_jsonl(path: Path, columns: dict[str, list[Any]]) -> None:
-    names = list(columns)
-    with path.open("w", encoding="utf-8") as handle:
-        for values in zip(*columns.values(), strict=True):
-            handle.write(json_line(dict(zip(names, values, strict=True))))
-            handle.write("\n")
 
 
 def _version() -> str:
@@ -419,17 +207,18 @@ def select_pairs(
     kept: list[tuple[ExportPair, Label]] = []
     dropped = Dropped()
     seen = 0
-    for pair in pairs:
-        seen += 1
-        label = resolve_label(pair, source, rubric=rubric)
-        if label is None:
-            dropped.no_label += 1
-        elif min_agreement is not None and label.agreement < min_agreement:
-            dropped.below_agreement += 1
-        elif label.outcome == "tie" and not keep_ties:
-            dropped.tie += 1
-        else:
-            kept.append((pair, label))
+    with no_cycle_collection():
+        for pair in pairs:
+            seen += 1
+            label = resolve_label(pair, source, rubric=rubric)
+            if label is None:
+                dropped.no_label += 1
+            elif min_agreement is not None and label.agreement < min_agreement:
+                dropped.below_agreement += 1
+            elif label.outcome == "tie" and not keep_ties:
+                dropped.tie += 1
+            else:
+                kept.append((pair, label))
     return kept, dropped, seen
 
 
@@ -494,9 +283,10 @@ def export_dataset(
         prompts: dict[str, int] = {}
         for split in split_names:
             items = [(pair, label) for pair, label in kept if assignment[pair.prompt_id] == split]
-            columns = build_columns(items, format, conversational=conversational)
+            rows_ = rows_of(items, format, conversational=conversational)
             if format == "kto":
-                columns = shuffle_columns(columns, seed)
+                rows_ = shuffle_rows(rows_, seed)
+            columns = to_columns(rows_, list(features))
             # Arrow straight from the column lists with the fixed schema: ~10x faster than Dataset.from_dict,
             # which runs its own type inference over every value first.
             table = pa.Table.from_pydict(columns, schema=features.arrow_schema)
@@ -504,7 +294,7 @@ def export_dataset(
             # pyarrow directly: the table carries the `datasets` features in its schema metadata, and
             # Dataset.to_parquet fails on an empty split.
             pq.write_table(dataset.data.table, tmp / f"{split}.parquet")
-            _write_jsonl(tmp / f"{split}.jsonl", columns)
+            write_jsonl(tmp / f"{split}.jsonl", rows_)
             splits[split] = dataset
             rows[split] = len(dataset)
             prompts[split] = len({pair.prompt_id for pair, _ in items})
@@ -578,3 +368,23 @@ def push_to_hub(out: Path, repo: str, *, private: bool = True, token: str | None
         repo_id=repo,
         repo_type="dataset",
     )
+
+
+__all__ = [
+    "FORMATS",
+    "SOURCES",
+    "ExportFormat",
+    "ExportManifest",
+    "build_columns",
+    "build_rows",
+    "columns_for",
+    "export_dataset",
+    "features_for",
+    "json_line",
+    "load_manifest",
+    "push_to_hub",
+    "select_pairs",
+    "sha256_file",
+    "split_by_prompt",
+    "verify",
+]

@@ -156,7 +156,7 @@ def import_rows(
             importer.add(row)
             if progress:
                 progress(number, len(rows))
-        repo.audit(
+        repo.record(
             "project.import",
             target,
             project_id=target.id,

@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from server.storage.audit import audit_flush
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
@@ -62,6 +64,8 @@ class Store:
         self.engine = make_engine(url)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(self.engine.execution_options(rubricate_write=True), expire_on_commit=False)
+        for maker in (self._reader, self._writer):
+            event.listen(maker, "after_flush", audit_flush)  # every write appends its audit event
 
     @property
     def dialect(self) -> str:

@@ -1,7 +1,7 @@
 """The only storage API: every read and write of the service goes through `Repository`.
 
-A repository wraps one session (one transaction from `Store.read()` / `Store.write()`); writes
-record an append-only audit event in the same transaction.
+A repository wraps one session (one transaction from `Store.read()` / `Store.write()`); every row it
+writes appends an audit event in the same transaction, by the store's flush hook (:mod:`server.storage.audit`).
 
 >>> from server.storage import open_store
 >>> store = open_store("sqlite:////tmp/rubricate-repo-doctest.db")
@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from server.storage.audit import operation_event, set_actor
 from server.storage.tables import (
     Adjudication,
     Annotator,
@@ -93,29 +94,14 @@ class Repository:
     def __init__(self, session: Session, actor: Annotator | None = None) -> None:
         self.session = session
         self.actor = actor
+        set_actor(session, actor.id if actor else None)
 
-    # --- audit -------------------------------------------------------------------------------
-    def audit(
-        self,
-        action: str,
-        obj: Any,
-        *,
-        project_id: int | None = None,
-        before: dict[str, Any] | None = None,
-        after: dict[str, Any] | None = None,
+    # --- audit: every row written is audited by the flush hook in server.storage.audit --------
+    def record(
+        self, action: str, obj: Any, *, project_id: int | None = None, after: dict[str, Any] | None = None
     ) -> None:
-        """Append who did what to which object; called by every write in this class."""
-        self.session.add(
-            AuditEvent(
-                actor_id=self.actor.id if self.actor else None,
-                action=action,
-                object_type=type(obj).__tablename__ if hasattr(obj, "__tablename__") else str(obj),
-                object_id=str(getattr(obj, "id", "") or ""),
-                project_id=project_id,
-                before=before,
-                after=after,
-            )
-        )
+        """One summary event for an operation that is more than its rows (an import); rows audit themselves."""
+        operation_event(self.session, action, obj, project_id=project_id, after=after)
 
     def audit_events(self, *, limit: int = 100) -> list[AuditEvent]:
         return list(self.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)))
@@ -131,7 +117,6 @@ class Repository:
         annotator = Annotator(name=name, role=role, token_hash=hash_token(token) if token else None)
         self.session.add(annotator)
         self.session.flush()
-        self.audit("annotator.create", annotator, after={"name": name, "role": role})
         return annotator, token
 
     def annotator_by_token(self, token: str) -> Annotator | None:
@@ -153,7 +138,6 @@ class Repository:
         project = Project(name=name, description=description, settings=settings or {})
         self.session.add(project)
         self.session.flush()
-        self.audit("project.create", project, project_id=project.id, after={"name": name})
         return project
 
     def get_or_create_project(self, name: str) -> Project:
@@ -195,7 +179,6 @@ class Repository:
             return existing
         member = Membership(project_id=project.id, annotator_id=annotator.id, role=role)
         self.session.add(member)
-        self.audit("member.add", project, project_id=project.id, after={"annotator": annotator.name, "role": role})
         return member
 
     def members(self, project_id: int) -> list[tuple[Membership, Annotator]]:
@@ -432,7 +415,6 @@ class Repository:
         )
         self.session.add(row)
         self.session.flush()
-        self.audit("rubric.publish", row, after={"ref": f"{name}@{version}", "sha256": content_hash})
         return row
 
     # --- review: assignments, rankings, adjudications ----------------------------------------
@@ -530,7 +512,6 @@ class Repository:
 
     def set_adjudication(self, pair: Pair, annotator: Annotator, outcome: str, note: str) -> Adjudication:
         existing = self.session.scalar(select(Adjudication).where(Adjudication.pair_id == pair.id))
-        before = {"outcome": existing.outcome, "note": existing.note} if existing else None
         if existing:
             existing.outcome, existing.note, existing.annotator_id = outcome, note, annotator.id
             adjudication = existing
@@ -538,27 +519,15 @@ class Repository:
             adjudication = Adjudication(pair_id=pair.id, annotator_id=annotator.id, outcome=outcome, note=note)
             self.session.add(adjudication)
         self.session.flush()
-        self.audit(
-            "pair.adjudicate", pair, project_id=pair.project_id, before=before, after={"outcome": outcome, "note": note}
-        )
         return adjudication
 
     def set_gold(self, pair: Pair, outcome: str | None) -> Pair:
-        before = {"is_gold": pair.is_gold, "gold_outcome": pair.gold_outcome}
         pair.is_gold, pair.gold_outcome = outcome is not None, outcome
-        self.audit(
-            "pair.gold",
-            pair,
-            project_id=pair.project_id,
-            before=before,
-            after={"is_gold": pair.is_gold, "gold_outcome": outcome},
-        )
         return pair
 
     def update_project_settings(self, project: Project, changes: dict[str, Any]) -> Project:
         before = dict(project.settings)
         project.settings = {**before, **changes}
-        self.audit("project.settings", project, project_id=project.id, before=before, after=project.settings)
         return project
 
     # --- LLM cache ---------------------------------------------------------------------------
@@ -603,7 +572,6 @@ class Repository:
         )
         self.session.add(job)
         self.session.flush()
-        self.audit("job.start", job, project_id=project_id, after={"kind": kind, "params": params})
         return job
 
     def job(self, job_id: str) -> Job:

@@ -1,0 +1,36 @@
+"""Long work as resumable jobs: drafting candidates and judging pairs, with progress and recorded errors.
+
+One runner (:mod:`server.jobs.runner`) owns the job row, resume, progress, concurrency and errors; a job
+is a spec of a few dozen lines: :mod:`server.jobs.draft` (candidates per prompt, pairs formed from them)
+and :mod:`server.jobs.judge` (pairs judged through :class:`judges.pairwise.PairwiseJudge`). Every
+finished item is committed on its own under a natural key, so an interrupted job keeps what it finished
+and the same command run again skips it; running the same job again resumes the unfinished job record of
+the same kind and parameters.
+
+The judges library does the model work through the one backend interface; these modules only decide
+what to ask and store what comes back.
+
+>>> JudgeRequest(rubric="hhh@1.0.0", orders="ab").order_list()
+('ab',)
+"""
+
+from server.jobs.draft import DRAFT_PARAMS, DraftRequest, DraftSpec, draft_job
+from server.jobs.judge import JudgeRequest, JudgeSpec, judge_job, verdict_key
+from server.jobs.runner import ItemOutcome, JobResult, JobSpec, Progress, run_job, start_in_background
+
+__all__ = [
+    "DRAFT_PARAMS",
+    "DraftRequest",
+    "DraftSpec",
+    "ItemOutcome",
+    "JobResult",
+    "JobSpec",
+    "JudgeRequest",
+    "JudgeSpec",
+    "Progress",
+    "draft_job",
+    "judge_job",
+    "run_job",
+    "start_in_background",
+    "verdict_key",
+]
