@@ -2,8 +2,9 @@
 
 Queries over one SQLAlchemy session (the caller's transaction, from ``Store.read()`` /
 ``Store.write()``); every write appends an audit event through the repository's one audit path.
-A calibration is written once and never updated (no function here changes one); routing a
-calibration replaces the project's decisions.
+Every row written is audited by the store's flush hook (server/storage/audit.py); routing adds one
+summary event. A calibration is written once and never updated (no function here changes one);
+routing a calibration re-makes the project's decisions in place.
 
 >>> from server.storage import open_store
 >>> from server.storage.repository import Repository
@@ -24,13 +25,14 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rubrics.outcomes import Outcome
 from server.labels import RubricVersionRef
 from server.routing.calibration import Calibration, Decision, JudgeCalibration
-from server.storage.repository import NotFound, Repository, digest
+from server.storage.audit import operation_event, set_actor
+from server.storage.repository import NotFound, digest
 from server.storage.tables import Annotator, RoutingDecision
 from server.storage.tables import Calibration as CalibrationRow
 
@@ -165,22 +167,9 @@ def save_calibration(
         labels=labels.model_dump(mode="json"),
         created_by=actor.id if actor else None,
     )
+    set_actor(session, actor.id if actor else None)
     session.add(row)
-    session.flush()
-    Repository(session, actor).audit(
-        "calibration.create",
-        row,
-        project_id=project_id,
-        after={
-            "judges": [j.judge for j in result.judges],
-            "thresholds": [j.threshold for j in result.judges],
-            "signal": signal,
-            "alpha": result.alpha,
-            "delta": result.delta,
-            "n_calibration": result.n_calibration,
-            "labels": labels.fingerprint,
-        },
-    )
+    session.flush()  # audited by the flush hook (server/storage/audit.py)
     return _record(row, actor.name if actor else None)
 
 
@@ -219,28 +208,37 @@ def replace_decisions(
     actor: Annotator | None = None,
 ) -> None:
     """Make `decisions` (pair ids as text) the project's routing, replacing any earlier one."""
-    session.execute(delete(RoutingDecision).where(RoutingDecision.project_id == project_id))
-    session.add_all(
-        RoutingDecision(
-            project_id=project_id,
-            calibration_id=calibration_id,
-            pair_id=int(decision.pair),
-            status=decision.status,
-            judge=decision.judge,
-            outcome=decision.outcome,
-            confidence=decision.confidence,
-            uncertainty=decision.uncertainty,
-        )
-        for decision in decisions
-    )
-    session.flush()
+    set_actor(session, actor.id if actor else None)
+    existing = {
+        row.pair_id: row
+        for row in session.scalars(select(RoutingDecision).where(RoutingDecision.project_id == project_id))
+    }
+    for decision in decisions:
+        fields = {
+            "calibration_id": calibration_id,
+            "status": decision.status,
+            "judge": decision.judge,
+            "outcome": decision.outcome,
+            "confidence": decision.confidence,
+            "uncertainty": decision.uncertainty,
+        }
+        row = existing.pop(int(decision.pair), None)
+        if row is None:
+            session.add(RoutingDecision(project_id=project_id, pair_id=int(decision.pair), **fields))
+        else:  # re-made in place: the audit log keeps what changed
+            for name, value in fields.items():
+                setattr(row, name, value)
+    for row in existing.values():  # pairs that gained a human reference since: no longer routed
+        session.delete(row)
     accepted = sum(decision.status == "accepted" for decision in decisions)
-    Repository(session, actor).audit(
+    operation_event(
+        session,
         "routing.route",
-        f"calibration:{calibration_id}",
+        session.get(CalibrationRow, calibration_id),
         project_id=project_id,
         after={"calibration": calibration_id, "pairs": len(decisions), "accepted": accepted},
     )
+    session.flush()
 
 
 def _decision(row: RoutingDecision) -> DecisionRecord:

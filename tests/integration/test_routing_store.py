@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import pytest
 
 from server.imports.service import import_rows
 from server.storage import Repository, Store, open_store
+from server.storage.tables import AuditEvent
 from tests.conftest import Api
 
 FLIP = {"a": "b", "b": "a"}
@@ -99,6 +101,10 @@ def test_calibrate_route_and_pairs_over_the_api(api: Api) -> None:
     }
     assert by_key["import:row-81"]["status"] == "escalated" and by_key["import:row-81"]["uncertainty"] == 0.9
 
+    with api.store.read() as session:
+        actions = Counter(e.action for e in session.query(AuditEvent))
+    assert actions["calibration.create"] == 1 and actions["routing.route"] == 1 and actions["routing.create"] == 40
+
     stricter = api.client.post(f"/projects/{pid}/calibrations", json=body | {"alpha": 0.01}, headers=api.auth())
     assert stricter.json()["judges"][0]["threshold"] is None  # 0 of 56 wrong still bounds at 0.04 > 0.01
     second = stricter.json()["calibration"]
@@ -106,6 +112,9 @@ def test_calibrate_route_and_pairs_over_the_api(api: Api) -> None:
     assert (again["accepted"], again["escalated"]) == (0, 40)
     page = api.client.get(f"/projects/{pid}/pairs", params={"limit": 500}, headers=api.auth()).json()["items"]
     assert {p["routing"]["calibration"] for p in page if p["routing"]} == {second}  # decisions re-made
+    with api.store.read() as session:
+        changed = [e for e in session.query(AuditEvent) if e.action == "routing.update"]
+    assert len(changed) == 40 and changed[0].before["calibration_id"] == int(cid)
 
     bad = api.client.post(f"/projects/{pid}/calibrations", json=body | {"judges": ["nobody"]}, headers=api.auth())
     assert bad.status_code == 422 and "judge: 'nobody' has no pairwise verdicts" in bad.json()["error"]["message"]
