@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from server.routing.queue import audit_sampled
 from server.storage import Repository
 from tests.conftest import Api
@@ -65,3 +67,53 @@ def test_an_unrouted_project_keeps_its_queue(api: Api) -> None:
     rita = api.person("rita", "reviewer", "routed")
     served = drain(api, pid, rita)
     assert len(served) == 120 and {item["reason"] for item in served} == {None}
+
+
+def test_the_agreement_report_flags_a_calibration_its_audit_contradicts(api: Api) -> None:
+    pid = load(api.store)
+    settings = {"overlap": 1, "blind_fraction": 0.0, "gold_rate": 0.0, "audit_rate": 0.25}
+    api.client.put(f"/projects/{pid}/review/settings", json=settings, headers=api.auth())
+    body = {"judges": ["j"], "signal": "confidence", "alpha": 0.1, "delta": 0.1}
+    cid = api.client.post(f"/projects/{pid}/calibrations", json=body, headers=api.auth()).json()["calibration"]
+    api.client.post(f"/projects/{pid}/calibrations/{cid}/route", headers=api.auth())
+    rita = api.person("rita", "reviewer", "routed")
+
+    def audit_row() -> dict[str, Any]:
+        report = api.client.get(f"/projects/{pid}/agreement", params={"resamples": 0}, headers=api.auth()).json()
+        (row,) = report["audit"]
+        return row
+
+    assert audit_row() | {"accepted": 0} == {
+        "calibration": cid, "alpha": 0.1, "delta": 0.1, "accepted": 0, "audited": 0, "disagreements": 0,
+        "disagreement": None, "contradicted": False,
+    }  # fmt: skip
+    audited = 0
+    while (item := api.client.post(f"/projects/{pid}/assignments/next", headers=api.auth(rita)).json()["assignment"]):
+        if item["reason"] != "audit":
+            api.client.post(f"/assignments/{item['id']}/skip", json={"reason": "other"}, headers=api.auth(rita))
+            continue
+        judge = api_routing(api, pid, item)  # the accepted label, in the order shown: the reviewer contradicts it
+        shown = {"a": "b", "b": "a"}[judge] if swapped(api, item) else judge
+        contradiction = {"a": "b", "b": "a"}[shown]
+        reply = api.client.post(
+            f"/assignments/{item['id']}/ranking",
+            json={"outcome": contradiction},
+            headers=api.auth(rita) | {"Idempotency-Key": f"audit-{item['id']}"},
+        )
+        assert reply.status_code in (200, 201), reply.text
+        audited += 1
+    row = audit_row()
+    assert row["accepted"] == 28 and row["audited"] == audited > 0 and row["disagreements"] == audited
+    assert row["disagreement"]["value"] == 1.0 and row["disagreement"]["low"] == pytest.approx(0.1 ** (1 / audited))
+    assert row["contradicted"] is True
+
+
+def api_routing(api: Api, pid: int, item: dict[str, Any]) -> str:
+    pair_id = api_pair(api, item)
+    pair = api.client.get(f"/pairs/{pair_id}", headers=api.auth()).json()
+    return pair["routing"]["outcome"]
+
+
+def swapped(api: Api, item: dict[str, Any]) -> bool:
+    with api.store.read() as session:
+        return Repository(session).assignment(item["id"]).swapped
