@@ -13,7 +13,7 @@ least 1−δ its accepted pairs disagree with reviewers more than it promised.
 >>> accepted = {i: ("1", "a") for i in range(20)}
 >>> [row] = audit_agreement(pairs, accepted, {"1": (0.1, 0.1, False, 400)})
 >>> row.audited, row.disagreements, row.contradicted, round(row.disagreement.low, 3)
-(20, 12, True, 0.42)
+(20, 12, True, 0.433)
 """
 
 from __future__ import annotations
