@@ -49,10 +49,10 @@ class AssignmentPublic(BaseModel):
     rubric: str | None = Field(description="The rubric version the ranking will reference (NAME@VERSION).")
     guidelines: str | None = Field(description="The rubric's reviewer guidelines (markdown).")
     criteria: list[dict[str, str]] = Field(description="The rubric's criteria: id, title, description.")
-    reason: Literal["gold", "escalated", "audit"] | None = Field(
+    reason: Literal["escalated", "audit"] | None = Field(
         default=None,
-        description="Why the pair is here: a gold item, escalated by certified routing (no judge could be "
-        "trusted on it), or an audit of an accepted judge label; null when the project is not routed.",
+        description="Why the pair is here under certified routing: escalated (no judge could be trusted on it) "
+        "or an audit of an accepted judge label; null otherwise (gold items are not told apart).",
     )
     created_at: datetime
 
@@ -98,7 +98,7 @@ def _public(repo: Repository, assignment: Assignment) -> AssignmentPublic:
         criteria=[{"id": c.id, "title": c.title, "description": c.description} for c in rubric.criteria]
         if rubric
         else [],
-        reason="gold" if assignment.is_gold else routing_reason(repo.session, assignment.pair_id),
+        reason=None if assignment.is_gold else routing_reason(repo.session, assignment.pair_id),
         created_at=assignment.created_at,
     )
 
