@@ -202,3 +202,30 @@ def test_assisted_rankings_are_left_out_of_the_calibration_set_unless_asked(stor
     with_assisted = calibrate_project(store, pid, request.model_copy(update={"include_assisted": True}))
     assert with_assisted.n_calibration == 80 and with_assisted.include_assisted
     assert blind_only.labels.fingerprint != with_assisted.labels.fingerprint
+
+
+def test_certified_export_uses_accepted_judge_labels_and_counts_escalated_pairs(store: Store, tmp_path: Path) -> None:
+    from server.export.stored import ExportOptions, export_project
+    from server.export.trl import load_manifest
+    from server.routing.service import CalibrateRequest, calibrate_project, route_project
+
+    pid = load(store)
+    request = CalibrateRequest(judges=["j"], signal="confidence", alpha=0.1, delta=0.1)
+    record = calibrate_project(store, pid, request)
+    route_project(store, pid, int(record.calibration))
+    with store.read() as session:
+        project = Repository(session).project(pid)
+    _, manifest = export_project(store, project, ExportOptions(format="dpo", source="certified"), tmp_path / "out")
+    assert manifest.pairs_exported == 80 + 28 and manifest.dropped.no_label == 12
+    assert manifest.certified is not None and manifest.certified.model_dump() == {
+        "calibration": record.calibration,
+        "alpha": 0.1,
+        "delta": 0.1,
+        "judge_labels": 28,
+        "escalated_left_out": 12,
+    }
+    assert load_manifest(tmp_path / "out").certified == manifest.certified
+    rows = [json.loads(line) for line in (tmp_path / "out" / "train.jsonl").read_text().splitlines()]
+    sources = Counter(row["label_source"] for row in rows)
+    assert sources == {"humans": 80, f"certified calibration={record.calibration} alpha=0.1 delta=0.1": 28}
+    assert {row["judge_model"] for row in rows if row["label_source"].startswith("certified")} == {"j"}
