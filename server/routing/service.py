@@ -10,6 +10,7 @@ records (:mod:`server.routing.labelled`), runs the pure core (:mod:`server.routi
   stored calibration, with the same judges, signal, rubric version and reference rule; the
   decisions replace the project's earlier ones.
 - :func:`estimate_project`: outcome shares with PPI++ intervals beside human-only and judge-only.
+- :func:`routing_status`: the current routing's counts and the human labels it saves.
 """
 
 from __future__ import annotations
@@ -34,12 +35,15 @@ from server.routing.calibration import (
 )
 from server.routing.estimate import Interval, outcome_shares
 from server.routing.labelled import SIGNALS, human_reference, judge_signals, routing_records, stages
+from server.routing.queue import audit_sampled
 from server.routing.signals import Judgement
 from server.routing.store import (
     CalibrationRecord,
     LabelsUsed,
     calibration_record,
+    decisions,
     replace_decisions,
+    routed_calibration,
     save_calibration,
 )
 from server.rubric_registry import resolve
@@ -270,4 +274,49 @@ def estimate_project(
         n_unlabelled=shares.n_unlabelled,
         shares=[ShareEstimate.model_validate(share.model_dump()) for share in shares.shares],
         effective_human_labels=shares.effective_human_labels,
+    )
+
+
+class RoutingStatus(BaseModel):
+    """A project's current routing, as the dashboard shows it (`GET /projects/{id}/routing`)."""
+
+    calibration: CalibrationRecord | None = Field(description="the calibration routed last; null: never routed")
+    pairs: int
+    accepted: int
+    escalated: int
+    coverage: float
+    by_judge: dict[str, int]
+    audit_rate: float
+    audit_sample: int = Field(description="accepted pairs in the audit sample (they still go to reviewers)")
+    overlap: int
+    human_labels_saved: int = Field(description="(accepted − audit sample) × overlap: rankings not needed")
+
+
+def routing_status(store: Store, project_id: int) -> RoutingStatus:
+    """Counts of the project's current routing and the human labels it saves under its review policy."""
+    from server.review import review_settings  # review imports routing's queue; this import stays local
+
+    with store.read() as session:
+        project = Repository(session).project(project_id)
+        policy = review_settings(project.settings)
+        routed = decisions(session, project_id)
+        current = routed_calibration(session, project_id)
+        record = calibration_record(session, project_id, current) if current is not None else None
+    accepted = [pair for pair, d in routed.items() if d.status == "accepted"]
+    by_judge: dict[str, int] = {}
+    for d in routed.values():
+        if d.status == "accepted" and d.judge:
+            by_judge[d.judge] = by_judge.get(d.judge, 0) + 1
+    sample = sum(audit_sampled(pair, policy.audit_rate) for pair in accepted)
+    return RoutingStatus(
+        calibration=record,
+        pairs=len(routed),
+        accepted=len(accepted),
+        escalated=len(routed) - len(accepted),
+        coverage=len(accepted) / len(routed) if routed else 0.0,
+        by_judge=by_judge,
+        audit_rate=policy.audit_rate,
+        audit_sample=sample,
+        overlap=policy.overlap,
+        human_labels_saved=(len(accepted) - sample) * policy.overlap,
     )

@@ -10,9 +10,11 @@ from server.routing.service import (
     CalibrateRequest,
     EstimateReport,
     RoutingResult,
+    RoutingStatus,
     calibrate_project,
     estimate_project,
     route_project,
+    routing_status,
 )
 from server.routing.store import CalibrationRecord, calibration_record, calibration_records
 from server.storage import Repository
@@ -93,3 +95,11 @@ def estimate(
         return estimate_project(store, project_id, calibration_id, delta=delta)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
+
+
+@router.get("/projects/{project_id}/routing", response_model=RoutingStatus, responses=error_responses(401, 404))
+def status(project_id: int, user: CurrentUser, store: StoreDep) -> RoutingStatus:
+    """The project's current routing: its calibration, coverage per judge, and the human labels it saves."""
+    with store.read() as session:
+        check_project(Repository(session), user, project_id)
+    return routing_status(store, project_id)
