@@ -191,7 +191,7 @@ def submit_ranking(
             source="review",
             idempotency_key=idempotency_key,
         )
-        assignment.status, assignment.completed_at = "done", now
+        repo.finish_assignment(assignment.id, "done", at=now)
         session.flush()
         return ranking, True
 
@@ -205,9 +205,9 @@ def skip_assignment(store: Store, assignment_id: int, annotator: Annotator, body
             raise Conflict("this assignment belongs to another reviewer")
         if assignment.status != "pending":
             raise Conflict(f"assignment {assignment_id} is already {assignment.status}")
-        assignment.status, assignment.skip_reason, assignment.skip_note = "skipped", body.reason, body.note
-        assignment.completed_at = datetime.now(UTC)
-        return assignment
+        return repo.finish_assignment(
+            assignment.id, "skipped", at=datetime.now(UTC), reason=body.reason, note=body.note
+        )
 
 
 def disputes(repo: Repository, project_id: int, *, limit: int = 200) -> list[dict[str, Any]]:

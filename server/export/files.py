@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+import shutil
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -62,3 +65,25 @@ def write_jsonl(path: Path, rows: Iterable[Mapping[str, Any]]) -> None:
         for row in rows:
             handle.write(json_line(row))
             handle.write("\n")
+
+
+@contextmanager
+def replaced_atomically(out: Path) -> Iterator[Path]:
+    """A temporary sibling folder to write into, renamed onto `out` (replacing it) only when the block ends
+    normally; removed otherwise, so a failed export never leaves half a dataset."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    token = uuid.uuid4().hex[:12]
+    tmp = out.with_name(f".{out.name}.tmp-{token}")
+    tmp.mkdir()  # not mkdtemp: the folder keeps the umask's permissions once renamed into place
+    try:
+        yield tmp
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{token}")
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)

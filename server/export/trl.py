@@ -46,16 +46,14 @@ from __future__ import annotations
 
 import importlib.metadata
 import random
-import shutil
-import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from server.export.files import file_checksums, json_line, sha256_file, write_jsonl
+from server.export.files import file_checksums, json_line, replaced_atomically, sha256_file, write_jsonl
 from server.export.formats import (
     FORMATS,
     ExportFormat,
@@ -271,54 +269,20 @@ def export_dataset(
         ValueError: a bad argument (names it).
         FileExistsError: ``out`` exists and ``overwrite`` is False.
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-    from datasets import Dataset, DatasetDict, DatasetInfo
-
-    out = Path(out)
-    if out.exists() and not overwrite:
+    if (out := Path(out)).exists() and not overwrite:
         raise FileExistsError(f"out: {out} already exists; choose a new folder or pass overwrite=True")
-    if not 0.0 <= test_size < 1.0:
-        raise ValueError(f"test_size: {test_size} must be at least 0 and below 1")
+    split_by_prompt([], test_size, seed)  # a bad test_size fails here, before any work
     kept, dropped, seen = select_pairs(
         pairs, format=format, source=source, rubric=rubric, min_agreement=min_agreement, drop_ties=drop_ties
     )
     conversational = format == "sft" or any(pair.prompt_is_chat for pair, _ in kept)
     if certified is not None:
         certified = certified.model_copy(update={"judge_labels": sum(label.source == "certified" for _, label in kept)})
-    assignment = split_by_prompt((pair.prompt_id for pair, _ in kept), test_size, seed)
-    split_names: list[SplitName] = ["train", "test"] if test_size > 0 else ["train"]
-    features = features_for(format, conversational)
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    token = uuid.uuid4().hex[:12]
-    tmp = out.with_name(f".{out.name}.tmp-{token}")
-    tmp.mkdir()  # not mkdtemp: the folder keeps the umask's permissions once renamed into place
-    try:
-        splits: dict[str, Dataset] = {}
-        rows: dict[str, int] = {}
-        prompts: dict[str, int] = {}
-        for split in split_names:
-            items = [(pair, label) for pair, label in kept if assignment[pair.prompt_id] == split]
-            rows_ = rows_of(items, format, conversational=conversational)
-            if format == "kto":
-                rows_ = shuffle_rows(rows_, seed)
-            columns = to_columns(rows_, list(features))
-            # Arrow straight from the column lists with the fixed schema: ~10x faster than Dataset.from_dict,
-            # which runs its own type inference over every value first.
-            table = pa.Table.from_pydict(columns, schema=features.arrow_schema)
-            dataset = Dataset(table, info=DatasetInfo(features=features), split=split)
-            # pyarrow directly: the table carries the `datasets` features in its schema metadata, and
-            # Dataset.to_parquet fails on an empty split.
-            pq.write_table(dataset.data.table, tmp / f"{split}.parquet")
-            write_jsonl(tmp / f"{split}.jsonl", rows_)
-            splits[split] = dataset
-            rows[split] = len(dataset)
-            prompts[split] = len({pair.prompt_id for pair, _ in items})
-        # An empty split would be saved as zero shards, which load_from_disk cannot read back: give it one.
-        empty = {split: 1 for split, dataset in splits.items() if len(dataset) == 0}
-        DatasetDict(splits).save_to_disk(str(tmp / DATASET_DIR), num_shards=empty)
-        manifest = ExportManifest(
+    by_split = _split(kept, test_size, seed)
+    with replaced_atomically(out) as tmp:
+        rows, prompts = _write_splits(tmp, by_split, format, conversational, seed)
+        manifest = _seal(
+            tmp,
             format=format,
             source=source,
             conversational=conversational,
@@ -329,24 +293,61 @@ def export_dataset(
             rows=rows,
             prompts=prompts,
             dropped=dropped,
-            columns=list(features),
-            files=file_checksums(tmp),
-            rubricate_version=_version(),
-            created_at=datetime.now(UTC),
+            columns=columns_for(format),
             certified=certified,
         )
-        (tmp / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{token}")
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return manifest
+
+
+def _seal(tmp: Path, **fields: Any) -> ExportManifest:
+    """Checksum every file written under `tmp` and write the manifest (with `fields`) next to them."""
+    manifest = ExportManifest(
+        **fields, files=file_checksums(tmp), rubricate_version=_version(), created_at=datetime.now(UTC)
+    )
+    (tmp / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    return manifest
+
+
+def _split(
+    kept: list[tuple[ExportPair, Label]], test_size: float, seed: int
+) -> dict[str, list[tuple[ExportPair, Label]]]:
+    """The labelled pairs of each split (``train``, and ``test`` when asked), grouped by prompt."""
+    assignment = split_by_prompt((pair.prompt_id for pair, _ in kept), test_size, seed)
+    names = ["train", "test"] if test_size > 0 else ["train"]
+    return {split: [(p, label) for p, label in kept if assignment[p.prompt_id] == split] for split in names}
+
+
+def _write_splits(
+    tmp: Path,
+    by_split: dict[str, list[tuple[ExportPair, Label]]],
+    format: ExportFormat,
+    conversational: bool,
+    seed: int,
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Each split's rows as Parquet, JSONL and one ``DatasetDict``; (rows, prompts) per split."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from datasets import Dataset, DatasetDict, DatasetInfo
+
+    features = features_for(format, conversational)
+    splits: dict[str, Dataset] = {}
+    for split, items in by_split.items():
+        rows = rows_of(items, format, conversational=conversational)
+        if format == "kto":
+            rows = shuffle_rows(rows, seed)
+        # Arrow straight from the column lists with the fixed schema: ~10x faster than Dataset.from_dict,
+        # which runs its own type inference over every value first.
+        table = pa.Table.from_pydict(to_columns(rows, list(features)), schema=features.arrow_schema)
+        splits[split] = Dataset(table, info=DatasetInfo(features=features), split=split)
+        # pyarrow directly: the table carries the `datasets` features in its schema metadata, and
+        # Dataset.to_parquet fails on an empty split.
+        pq.write_table(splits[split].data.table, tmp / f"{split}.parquet")
+        write_jsonl(tmp / f"{split}.jsonl", rows)
+    # An empty split would be saved as zero shards, which load_from_disk cannot read back: give it one.
+    empty = {split: 1 for split, dataset in splits.items() if len(dataset) == 0}
+    DatasetDict(splits).save_to_disk(str(tmp / DATASET_DIR), num_shards=empty)
+    counts = {split: len(dataset) for split, dataset in splits.items()}
+    return counts, {split: len({pair.prompt_id for pair, _ in items}) for split, items in by_split.items()}
 
 
 def push_to_hub(out: Path, repo: str, *, private: bool = True, token: str | None = None) -> None:

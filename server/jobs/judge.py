@@ -135,10 +135,7 @@ class JudgeSpec:
         for verdict in fresh:
             row = todo.stored.get(todo.keys[verdict.order])
             if row is not None:  # a failed verdict from an earlier run: replace it in place
-                row = repo.session.merge(row)
-                for name, value in verdict_fields(verdict).items():
-                    setattr(row, name, value)
-                row.job_id = job_id
+                repo.replace_verdict(row.id, job_id=job_id, **verdict_fields(verdict))
             else:
                 repo.add_verdict(
                     key=todo.keys[verdict.order], project_id=self.project.id, pair_id=view.pair.id,

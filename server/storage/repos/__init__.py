@@ -1,0 +1,1 @@
+"""The storage API by aggregate; :class:`server.storage.repository.Repository` is their union."""

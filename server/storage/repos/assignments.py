@@ -1,0 +1,124 @@
+"""The review queue: assignments of pairs to reviewers.
+
+Part of :class:`server.storage.repository.Repository`, over its one session.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import func, select
+
+from server.storage.repos.base import NotFound, UnitOfWork
+from server.storage.tables import (
+    Assignment,
+    Pair,
+)
+
+
+class Assignments(UnitOfWork):
+    """The review queue: assignments of pairs to reviewers."""
+
+    def pending_assignment(self, project_id: int, annotator_id: int) -> Assignment | None:
+        return self.session.scalar(
+            select(Assignment)
+            .where(
+                Assignment.project_id == project_id,
+                Assignment.annotator_id == annotator_id,
+                Assignment.status == "pending",
+            )
+            .order_by(Assignment.id)
+            .limit(1)
+        )
+
+    def assignment(self, assignment_id: int) -> Assignment:
+        assignment = self.session.get(Assignment, assignment_id)
+        if assignment is None:
+            raise NotFound(f"assignment {assignment_id} not found")
+        return assignment
+
+    def next_open_pair(self, project_id: int, annotator_id: int, overlap: int, *, gold: bool) -> Pair | None:
+        """The first pair this annotator has not been given that still needs reviewers.
+
+        Pairs closest to their `overlap` are served first so that finished pairs accumulate; gold pairs
+        have no overlap limit (every reviewer may see them).
+        """
+        taken = (
+            select(Assignment.pair_id, func.count().label("n"))
+            .where(Assignment.project_id == project_id, Assignment.status != "skipped")
+            .group_by(Assignment.pair_id)
+            .subquery()
+        )
+        mine = select(Assignment.pair_id).where(Assignment.annotator_id == annotator_id)
+        count = func.coalesce(taken.c.n, 0)
+        query = (
+            select(Pair)
+            .outerjoin(taken, taken.c.pair_id == Pair.id)
+            .where(Pair.project_id == project_id, Pair.is_gold.is_(gold), Pair.id.not_in(mine))
+        )
+        if not gold:
+            query = query.where(count < overlap)
+        return self.session.scalar(query.order_by(count.desc(), Pair.id).limit(1))
+
+    def add_assignment(
+        self,
+        *,
+        project_id: int,
+        pair_id: int,
+        annotator_id: int,
+        mode: str,
+        swapped: bool,
+        is_gold: bool = False,
+        rubric_version_id: int | None = None,
+    ) -> Assignment:
+        """Give a pair to a reviewer in a mode and a left/right order (the server draws both)."""
+        assignment = Assignment(
+            project_id=project_id, pair_id=pair_id, annotator_id=annotator_id, mode=mode, swapped=swapped,
+            is_gold=is_gold, rubric_version_id=rubric_version_id,
+        )  # fmt: skip
+        self.session.add(assignment)
+        self.session.flush()
+        return assignment
+
+    def finish_assignment(
+        self,
+        assignment_id: int,
+        status: Literal["done", "skipped"],
+        *,
+        at: datetime,
+        reason: str | None = None,
+        note: str | None = None,
+    ) -> Assignment:
+        """Close a pending assignment: ranked (`done`) or skipped with a reason (its slot goes back to the queue)."""
+        assignment = self.assignment(assignment_id)
+        assignment.status, assignment.completed_at = status, at
+        if status == "skipped":
+            assignment.skip_reason, assignment.skip_note = reason, note
+        return assignment
+
+    def assignment_progress(self, project_id: int, annotator_id: int) -> dict[str, int]:
+        rows = self.session.execute(
+            select(Assignment.status, func.count())
+            .where(Assignment.project_id == project_id, Assignment.annotator_id == annotator_id)
+            .group_by(Assignment.status)
+        )
+        return {status: n for status, n in rows}
+
+    def count_open_pairs(self, project_id: int, overlap: int) -> int:
+        """Non-gold pairs that still need reviewers."""
+        taken = (
+            select(Assignment.pair_id, func.count().label("n"))
+            .where(Assignment.project_id == project_id, Assignment.status != "skipped")
+            .group_by(Assignment.pair_id)
+            .subquery()
+        )
+        return (
+            self.session.scalar(
+                select(func.count())
+                .select_from(Pair)
+                .outerjoin(taken, taken.c.pair_id == Pair.id)
+                .where(Pair.project_id == project_id, Pair.is_gold.is_(False), func.coalesce(taken.c.n, 0) < overlap)
+            )
+            or 0
+        )

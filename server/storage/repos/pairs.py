@@ -1,0 +1,178 @@
+"""Prompts, responses and pairs (with their gold outcome), and whole pair views.
+
+Part of :class:`server.storage.repository.Repository`, over its one session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+
+from server.storage.repos.base import NotFound, PairView, UnitOfWork, digest
+from server.storage.tables import (
+    Adjudication,
+    Annotator,
+    Pair,
+    Prompt,
+    Ranking,
+    Response,
+    Verdict,
+)
+
+
+class Pairs(UnitOfWork):
+    """Prompts, responses and pairs (with their gold outcome), and whole pair views."""
+
+    def prompt_hashes(self, project_id: int) -> dict[str, Prompt]:
+        return {p.content_hash: p for p in self.session.scalars(select(Prompt).where(Prompt.project_id == project_id))}
+
+    def add_prompt(
+        self,
+        project_id: int,
+        messages: list[dict[str, str]],
+        *,
+        is_chat: bool,
+        reference: str | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> Prompt:
+        prompt = Prompt(
+            project_id=project_id,
+            messages=messages,
+            is_chat=is_chat,
+            content_hash=digest(messages),
+            reference=reference,
+            meta=meta or {},
+        )
+        self.session.add(prompt)
+        self.session.flush()
+        return prompt
+
+    def responses_by_hash(self, project_id: int) -> dict[tuple[int, str], Response]:
+        rows = self.session.scalars(select(Response).join(Prompt).where(Prompt.project_id == project_id))
+        return {(r.prompt_id, r.content_hash): r for r in rows}
+
+    def add_response(
+        self,
+        prompt_id: int,
+        text: str,
+        *,
+        source: str,
+        params: dict[str, Any] | None = None,
+        usage: dict[str, Any] | None = None,
+        meta: dict[str, Any] | None = None,
+        job_id: str | None = None,
+    ) -> Response:
+        response = Response(
+            prompt_id=prompt_id,
+            text=text,
+            source=source,
+            content_hash=digest(text),
+            params=params or {},
+            usage=usage or {},
+            meta=meta or {},
+            job_id=job_id,
+        )
+        self.session.add(response)
+        self.session.flush()
+        return response
+
+    def responses_for_prompt(self, prompt_id: int) -> list[Response]:
+        return list(self.session.scalars(select(Response).where(Response.prompt_id == prompt_id).order_by(Response.id)))
+
+    def responses_from(self, prompt_id: int, source: str) -> list[Response]:
+        return list(
+            self.session.scalars(
+                select(Response).where(Response.prompt_id == prompt_id, Response.source == source).order_by(Response.id)
+            )
+        )
+
+    def pair_keys(self, project_id: int) -> dict[str, Pair]:
+        return {p.key: p for p in self.session.scalars(select(Pair).where(Pair.project_id == project_id))}
+
+    def add_pair(
+        self,
+        project_id: int,
+        prompt_id: int,
+        a: Response,
+        b: Response,
+        *,
+        key: str,
+        meta: dict[str, Any] | None = None,
+    ) -> Pair:
+        if a.prompt_id != prompt_id or b.prompt_id != prompt_id:
+            raise ValueError("pair: both responses must answer the pair's prompt")
+        pair = Pair(
+            project_id=project_id,
+            prompt_id=prompt_id,
+            response_a_id=a.id,
+            response_b_id=b.id,
+            key=key,
+            meta=meta or {},
+        )
+        self.session.add(pair)
+        self.session.flush()
+        return pair
+
+    def prompts(self, project_id: int, *, limit: int | None = None) -> list[Prompt]:
+        query = select(Prompt).where(Prompt.project_id == project_id).order_by(Prompt.id)
+        return list(self.session.scalars(query.limit(limit) if limit else query))
+
+    def pairs(self, project_id: int, *, offset: int = 0, limit: int | None = None) -> list[Pair]:
+        query = select(Pair).where(Pair.project_id == project_id).order_by(Pair.id).offset(offset)
+        return list(self.session.scalars(query.limit(limit) if limit else query))
+
+    def pair(self, pair_id: int) -> Pair:
+        pair = self.session.get(Pair, pair_id)
+        if pair is None:
+            raise NotFound(f"pair {pair_id} not found")
+        return pair
+
+    def count_pairs(self, project_id: int) -> int:
+        return self.session.scalar(select(func.count()).where(Pair.project_id == project_id)) or 0
+
+    def pair_views(self, pairs: Sequence[Pair]) -> list[PairView]:
+        """Load prompts, responses and labels for many pairs in a handful of queries."""
+        if not pairs:
+            return []
+        ids = [p.id for p in pairs]
+        prompts = {
+            p.id: p for p in self.session.scalars(select(Prompt).where(Prompt.id.in_({p.prompt_id for p in pairs})))
+        }
+        response_ids = {p.response_a_id for p in pairs} | {p.response_b_id for p in pairs}
+        responses = {r.id: r for r in self.session.scalars(select(Response).where(Response.id.in_(response_ids)))}
+        rankings: dict[int, list[tuple[Ranking, str]]] = {i: [] for i in ids}
+        for ranking, name in self.session.execute(
+            select(Ranking, Annotator.name).join(Annotator).where(Ranking.pair_id.in_(ids)).order_by(Ranking.id)
+        ):
+            rankings[ranking.pair_id].append((ranking, name))
+        verdicts: dict[int, list[Verdict]] = {i: [] for i in ids}
+        for verdict in self.session.scalars(select(Verdict).where(Verdict.pair_id.in_(ids)).order_by(Verdict.id)):
+            verdicts[verdict.pair_id].append(verdict)  # type: ignore[index]
+        adjudications = {
+            a.pair_id: a for a in self.session.scalars(select(Adjudication).where(Adjudication.pair_id.in_(ids)))
+        }
+        return [
+            PairView(
+                p,
+                prompts[p.prompt_id],
+                responses[p.response_a_id],
+                responses[p.response_b_id],
+                rankings[p.id],
+                verdicts[p.id],
+                adjudications.get(p.id),
+            )
+            for p in pairs
+        ]
+
+    def set_gold(self, pair: Pair, outcome: str | None) -> Pair:
+        pair.is_gold, pair.gold_outcome = outcome is not None, outcome
+        return pair
+
+    def response_lengths(self, pairs: Sequence[Pair]) -> dict[int, tuple[int, int]]:
+        """Characters in each pair's two responses (pair id → (a, b)), counted by the database."""
+        ids = {p.response_a_id for p in pairs} | {p.response_b_id for p in pairs}
+        rows = self.session.execute(select(Response.id, func.length(Response.text)).where(Response.id.in_(ids)))
+        lengths = {response_id: length for response_id, length in rows}
+        return {p.id: (lengths[p.response_a_id], lengths[p.response_b_id]) for p in pairs}

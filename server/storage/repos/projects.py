@@ -1,0 +1,126 @@
+"""Projects, their members and settings.
+
+Part of :class:`server.storage.repository.Repository`, over its one session.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from server.storage.repos.base import ROLES, Conflict, NotFound, UnitOfWork
+from server.storage.tables import (
+    Annotator,
+    Membership,
+    Pair,
+    Project,
+    Prompt,
+    Ranking,
+    Response,
+    Verdict,
+)
+
+
+class Projects(UnitOfWork):
+    """Projects, their members and settings."""
+
+    def create_project(self, name: str, description: str = "", settings: dict[str, Any] | None = None) -> Project:
+        if self.session.scalar(select(Project).where(Project.name == name)):
+            raise Conflict(f"project {name!r} already exists")
+        project = Project(name=name, description=description, settings=settings or {})
+        self.session.add(project)
+        self.session.flush()
+        return project
+
+    def get_or_create_project(self, name: str) -> Project:
+        project = self.session.scalar(select(Project).where(Project.name == name))
+        return project or self.create_project(name)
+
+    def project_by_name(self, name: str) -> Project:
+        project = self.session.scalar(select(Project).where(Project.name == name))
+        if project is None:
+            raise NotFound(f"project {name!r} not found")
+        return project
+
+    def project(self, project_id: int) -> Project:
+        project = self.session.get(Project, project_id)
+        if project is None:
+            raise NotFound(f"project {project_id} not found")
+        return project
+
+    def projects_for(self, annotator: Annotator) -> list[Project]:
+        """Every project for admins; member projects for everyone else."""
+        query = select(Project).order_by(Project.id)
+        if annotator.role != "admin":
+            query = query.join(Membership).where(Membership.annotator_id == annotator.id)
+        return list(self.session.scalars(query))
+
+    def projects_for_all(self) -> list[Project]:
+        return list(self.session.scalars(select(Project).order_by(Project.id)))
+
+    def membership(self, project_id: int, annotator_id: int) -> Membership | None:
+        return self.session.get(Membership, (project_id, annotator_id))
+
+    def add_member(self, project: Project, annotator: Annotator, role: str | None = None) -> Membership:
+        """Give an annotator access to a project (idempotent); the role defaults to theirs."""
+        role = role or annotator.role
+        if role not in ROLES:
+            raise ValueError(f"role: must be one of {', '.join(ROLES)}, got {role!r}")
+        existing = self.membership(project.id, annotator.id)
+        if existing:
+            return existing
+        member = Membership(project_id=project.id, annotator_id=annotator.id, role=role)
+        self.session.add(member)
+        return member
+
+    def members(self, project_id: int) -> list[tuple[Membership, Annotator]]:
+        rows = self.session.execute(
+            select(Membership, Annotator).join(Annotator).where(Membership.project_id == project_id)
+        )
+        return [(m, a) for m, a in rows]
+
+    def project_counts(self, project_id: int) -> dict[str, int]:
+        """How many of each stored thing a project holds."""
+
+        def count(model: Any) -> int:
+            return (
+                self.session.scalar(select(func.count()).select_from(model).where(model.project_id == project_id)) or 0
+            )
+
+        responses = (
+            self.session.scalar(
+                select(func.count()).select_from(Response).join(Prompt).where(Prompt.project_id == project_id)
+            )
+            or 0
+        )
+        failed = (
+            self.session.scalar(
+                select(func.count())
+                .select_from(Verdict)
+                .where(Verdict.project_id == project_id, Verdict.error.is_not(None))
+            )
+            or 0
+        )
+        return {
+            "prompts": count(Prompt),
+            "responses": responses,
+            "pairs": count(Pair),
+            "rankings": count(Ranking),
+            "verdicts": count(Verdict),
+            "failed_verdicts": failed,
+            "annotators": len(self.members(project_id)),
+        }
+
+    def lock_project(self, project_id: int) -> Project:
+        """Serialise assignment-making per project: a row lock on PostgreSQL; SQLite's IMMEDIATE write
+        transaction already holds the database's one write lock."""
+        project = self.session.scalar(select(Project).where(Project.id == project_id).with_for_update())
+        if project is None:
+            raise NotFound(f"project {project_id} not found")
+        return project
+
+    def update_project_settings(self, project: Project, changes: dict[str, Any]) -> Project:
+        before = dict(project.settings)
+        project.settings = {**before, **changes}
+        return project
