@@ -48,7 +48,7 @@ from server.routing.store import (
 )
 from server.rubric_registry import resolve
 from server.storage import Repository, Store
-from server.storage.tables import Annotator
+from server.storage.repos.annotators import Person
 
 Progress = Callable[[int, int], None]
 DIGEST = re.compile(r"[0-9a-f]{64}")
@@ -125,7 +125,7 @@ def calibrate_project(
     project_id: int,
     request: CalibrateRequest,
     *,
-    actor: Annotator | None = None,
+    actor: Person | None = None,
     progress: Progress | None = None,
 ) -> CalibrationRecord:
     """Calibrate the cascade on the project's human-labelled pairs and store the calibration."""
@@ -181,7 +181,7 @@ def route_project(
     project_id: int,
     calibration_id: int,
     *,
-    actor: Annotator | None = None,
+    actor: Person | None = None,
     progress: Progress | None = None,
 ) -> RoutingResult:
     """Route every pair without a human reference under a stored calibration; store the decisions."""

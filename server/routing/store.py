@@ -32,6 +32,7 @@ from rubrics.outcomes import Outcome
 from server.labels import RubricVersionRef
 from server.routing.calibration import Calibration, Decision, JudgeCalibration
 from server.storage.audit import operation_event, set_actor
+from server.storage.repos.annotators import Person
 from server.storage.repository import NotFound, digest
 from server.storage.tables import Annotator, RoutingDecision
 from server.storage.tables import Calibration as CalibrationRow
@@ -147,7 +148,7 @@ def save_calibration(
     rubric: RubricVersionRef | None = None,
     include_assisted: bool = False,
     labels: LabelsUsed | None = None,
-    actor: Annotator | None = None,
+    actor: Person | None = None,
 ) -> CalibrationRecord:
     """Store a calibration once; returns its record with the new id."""
     labels = labels or LabelsUsed.of([])
@@ -205,7 +206,7 @@ def replace_decisions(
     project_id: int,
     calibration_id: int,
     decisions: Sequence[Decision],
-    actor: Annotator | None = None,
+    actor: Person | None = None,
 ) -> None:
     """Make `decisions` (pair ids as text) the project's routing, replacing any earlier one."""
     set_actor(session, actor.id if actor else None)
