@@ -76,3 +76,32 @@ def test_dashboard_routing_section(tmp_path: Path, monkeypatch: pytest.MonkeyPat
             assert any("The audit contradicts calibration" in e.value for e in ui.error)
     finally:
         store.dispose()
+
+
+def test_the_review_screen_says_why_a_pair_is_there(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'rubricate.db'}")
+    try:
+        pid = load(store)
+        with store.write() as session:
+            repo = Repository(session)
+            project = repo.project(pid)
+            repo.update_project_settings(project, {"review": {"overlap": 1, "gold_rate": 0.0, "audit_rate": 0.0}})
+            reviewer, token = repo.create_annotator("rita", "reviewer")
+            repo.add_member(project, reviewer)
+        record = calibrate_project(
+            store, pid, CalibrateRequest(judges=["j"], signal="confidence", alpha=0.1, delta=0.1)
+        )
+        route_project(store, pid, int(record.calibration))
+        app = create_app(Settings(home=tmp_path, database_url=store.url), store=store)
+        with live_server(app) as url:
+            monkeypatch.setenv("RUBRICATE_API_URL", url)
+            ui = AppTest.from_file(str(APP), default_timeout=60)
+            ui.run()
+            ui.text_input(key="token_input").input(token)
+            next(b for b in ui.button if b.label == "Sign in").click()
+            ui.run()
+            assert not ui.exception, [e.value for e in ui.exception]
+            assert [t.value for t in ui.title] == ["Review · routed"]
+            assert any("certified routing escalated it" in c.value for c in ui.caption), [c.value for c in ui.caption]
+    finally:
+        store.dispose()
