@@ -38,6 +38,10 @@ def calibrate(
     include_assisted: Annotated[
         bool, typer.Option("--include-assisted", help="Also count rankings made in assisted mode.")
     ] = False,
+    promise: Annotated[
+        str,
+        typer.Option(help="population (the judge's disagreement rate) | routed (the pairs without a reference now)"),
+    ] = "population",
     as_json: JsonOpt = False,
 ) -> None:
     """Calibrate a confidence threshold per judge on the human-labelled pairs; stores an immutable record."""
@@ -50,6 +54,7 @@ def calibrate(
             delta=delta,
             min_n=min_n,
             include_assisted=include_assisted,
+            promise=promise,
         )
         project_id = _project_id(project)
         with progress_bar("reading labels", not as_json) as update:

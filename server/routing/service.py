@@ -67,6 +67,11 @@ class CalibrateRequest(BaseModel):
     delta: float = Field(gt=0.0, lt=1.0, description="The guarantee holds with probability ≥ 1−δ per judge.")
     min_n: int = Field(default=DEFAULT_MIN_N, ge=1, description="Fewest calibration pairs a threshold may rest on.")
     include_assisted: bool = Field(default=False, description="Count rankings made in assisted mode.")
+    promise: Literal["population", "routed"] = Field(
+        default="population",
+        description="population: bound the judge's disagreement rate; routed: bound the disagreement among the "
+        "pairs without a human reference now (their signals, not labels, go into the calibration).",
+    )
 
 
 class RoutedPair(BaseModel):
@@ -136,10 +141,11 @@ def calibrate_project(
         repo.project(project_id)
         counted, ref = _counted(repo, project_id, request.judges, request.rubric)
         pairs = read_pairs(repo, project_id, progress)
-    records, _ = routing_records(
+    records, to_route = routing_records(
         pairs, request.judges, request.signal, counted, include_assisted=request.include_assisted
     )
-    result = calibrate(records, cascade, alpha=request.alpha, delta=request.delta, min_n=request.min_n)
+    routed = to_route if request.promise == "routed" else None
+    result = calibrate(records, cascade, alpha=request.alpha, delta=request.delta, min_n=request.min_n, routed=routed)
     references = [
         (pair.id, found.outcome, found.source)
         for pair in pairs

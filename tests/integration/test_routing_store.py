@@ -116,6 +116,17 @@ def test_calibrate_route_and_pairs_over_the_api(api: Api) -> None:
         changed = [e for e in session.query(AuditEvent) if e.action == "routing.update"]
     assert len(changed) == 40 and changed[0].before["calibration_id"] == int(cid)
 
+    # The routed promise bounds the disagreement among the routed pairs above the threshold (exact
+    # hypergeometric): at c ≥ 0.6 (32 labelled, 0 wrong; 16 routed) it is 2/16 > 0.1, so nothing at α = 0.1;
+    # at α = 0.15 the steps pass down to c ≥ 0.3, 28 routed pairs and a bound of 2/28.
+    for alpha, threshold, bound in ((0.1, None, None), (0.15, 0.3, 2 / 28)):
+        reply = api.client.post(
+            f"/projects/{pid}/calibrations", json=body | {"promise": "routed", "alpha": alpha}, headers=api.auth()
+        ).json()
+        (found,) = reply["judges"]
+        assert reply["promise"] == "routed" and found["threshold"] == threshold
+        assert found["risk_upper_bound"] == (None if bound is None else pytest.approx(bound))
+
     bad = api.client.post(f"/projects/{pid}/calibrations", json=body | {"judges": ["nobody"]}, headers=api.auth())
     assert bad.status_code == 422 and "judge: 'nobody' has no pairwise verdicts" in bad.json()["error"]["message"]
     extra = api.client.post(f"/projects/{pid}/calibrations", json=body | {"alfa": 0.1}, headers=api.auth())
