@@ -20,7 +20,7 @@ from tests.integration.test_routing_store import load
 def drain(api: Api, pid: int, token: str) -> list[dict[str, Any]]:
     """Every assignment the reviewer is served, skipping each one to get the next."""
     served = []
-    while (item := api.client.post(f"/projects/{pid}/assignments/next", headers=api.auth(token)).json()["assignment"]):
+    while item := api.client.post(f"/projects/{pid}/assignments/next", headers=api.auth(token)).json()["assignment"]:
         served.append(item)
         skipped = api.client.post(f"/assignments/{item['id']}/skip", json={"reason": "other"}, headers=api.auth(token))
         assert skipped.status_code == 204, skipped.text
@@ -88,7 +88,7 @@ def test_the_agreement_report_flags_a_calibration_its_audit_contradicts(api: Api
         "disagreement": None, "contradicted": False,
     }  # fmt: skip
     audited = 0
-    while (item := api.client.post(f"/projects/{pid}/assignments/next", headers=api.auth(rita)).json()["assignment"]):
+    while item := api.client.post(f"/projects/{pid}/assignments/next", headers=api.auth(rita)).json()["assignment"]:
         if item["reason"] != "audit":
             api.client.post(f"/assignments/{item['id']}/skip", json={"reason": "other"}, headers=api.auth(rita))
             continue
