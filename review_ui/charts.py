@@ -14,6 +14,8 @@ report part                     here
                                 :func:`anchoring_difference`, :func:`anchoring_annotators`
 ``hotspots``                    :func:`hotspot_table`, :func:`hotspot_marks`
 ``rubric_versions``             :func:`version_table` → :func:`version_lines`
+``GET …/routing`` (not the      :func:`routing_table` → :func:`coverage_bars`
+report: the current routing)
 ==============================  ==========================================================
 
 Rates are shares in 0..1; a figure with a bootstrap interval is an estimate ``{"value", "low", "high"}``
@@ -747,3 +749,74 @@ def version_lines(data: pd.DataFrame, metric: str, judges: Sequence[str] | None 
     return alt.layer(lines, labels).properties(
         height=240, autosize=FIT_WIDTH, title=alt.TitleParams(metric, anchor="start")
     )
+
+
+# ---------------------------------------------------------------- certified routing
+
+
+def routing_table(status: Row) -> pd.DataFrame:
+    """Per judge of the routed calibration: its signal, threshold, certified bound (the disagreement it may
+    have at most, at 1−δ) and the routed pairs it accepted, with their share of all routed pairs.
+
+    `status` is ``GET /projects/{id}/routing``. A judge that certified nothing has no threshold and no bound.
+
+    >>> status = {"pairs": 10, "by_judge": {"j": 6}, "calibration": {"judges": [
+    ...     {"judge": "j", "signal": "order", "threshold": 1.0, "risk_upper_bound": 0.2, "accepted": 40},
+    ...     {"judge": "k", "signal": "order", "threshold": None, "risk_upper_bound": None, "accepted": 0}]}}
+    >>> routing_table(status)[["judge", "threshold", "bound", "accepted", "coverage"]].values.tolist()
+    [['j', 1.0, 0.2, 6, 0.6], ['k', None, None, 0, 0.0]]
+    """
+    calibration = status.get("calibration") or {}
+    pairs = int(status.get("pairs") or 0)
+    by_judge = status.get("by_judge") or {}
+    rows = [
+        {
+            "judge": judge["judge"],
+            "signal": judge["signal"],
+            "threshold": judge.get("threshold"),
+            "bound": judge.get("risk_upper_bound"),
+            "calibration_accepted": judge.get("accepted", 0),
+            "accepted": int(by_judge.get(judge["judge"], 0)),
+            "coverage": by_judge.get(judge["judge"], 0) / pairs if pairs else 0.0,
+        }
+        for judge in calibration.get("judges") or []
+    ]
+    columns = ["judge", "signal", "threshold", "bound", "calibration_accepted", "accepted", "coverage"]
+    return pd.DataFrame(rows, columns=columns).astype(object).where(lambda frame: frame.notna(), None)
+
+
+def coverage_bars(table: pd.DataFrame, alpha: float | None = None) -> alt.LayerChart:
+    """Coverage per judge (share of routed pairs it accepted) beside its certified bound, with α as a rule.
+
+    >>> table = routing_table({"pairs": 4, "by_judge": {"j": 2}, "calibration": {"judges": [
+    ...     {"judge": "j", "signal": "order", "threshold": 1.0, "risk_upper_bound": 0.2, "accepted": 40}]}})
+    >>> [layer["mark"]["type"] for layer in coverage_bars(table, alpha=0.25).to_dict()["layer"]]
+    ['bar', 'text', 'rule']
+    """
+    long = pd.DataFrame(
+        [
+            {"judge": row["judge"], "figure": figure, "value": float(row[field] or 0.0)}
+            for row in table.to_dict("records")
+            for figure, field in (("coverage", "coverage"), ("certified bound", "bound"))
+        ],
+        columns=["judge", "figure", "value"],
+    )
+    base = alt.Chart(long).encode(
+        x=alt.X("judge:N", title=None, axis=alt.Axis(labelAngle=0, labelLimit=240)),
+        xOffset=alt.XOffset("figure:N"),
+        y=alt.Y("value:Q", title=None, scale=alt.Scale(domain=[0.0, 1.0])),
+    )
+    bars = base.mark_bar().encode(
+        color=alt.Color(
+            "figure:N",
+            scale=alt.Scale(domain=["coverage", "certified bound"], range=[JUDGE_COLOUR, HUMAN_COLOUR]),
+            legend=alt.Legend(orient="top", title=None),
+        ),
+        tooltip=["judge:N", "figure:N", alt.Tooltip("value:Q", format=".3f")],
+    )
+    labels = base.mark_text(dy=-7, fontSize=11).encode(text=alt.Text("value:Q", format=".2f"))
+    rule = alt.Chart(pd.DataFrame({"alpha": [alpha if alpha is not None else 0.0]})).mark_rule(
+        strokeDash=[4, 3], color="#d62728"
+    )
+    rule = rule.encode(y="alpha:Q", opacity=alt.value(1.0 if alpha is not None else 0.0))
+    return alt.layer(bars, labels, rule).properties(height=240, autosize=FIT_WIDTH)

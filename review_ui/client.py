@@ -154,6 +154,10 @@ class Client:
         params = {k: v for k, v in {"rubric": rubric, "criterion": criterion}.items() if v}
         return self._json("GET", f"/projects/{project_id}/agreement", params=params)
 
+    def routing(self, project_id: int) -> dict[str, Any]:
+        """The project's current certified routing (``GET /projects/{id}/routing``)."""
+        return self._json("GET", f"/projects/{project_id}/routing")
+
     # --------------------------------------------------------------- rubrics
 
     def rubrics(self) -> list[dict[str, Any]]:

@@ -85,6 +85,9 @@ class VerdictLabel:
     rubric: RubricVersionRef | None = None
     created_at: datetime | None = None
     rationale: str | None = None
+    confidence: float | None = None
+    source: str | None = None
+    """`confidence` is the stored one (a judge job's stated 1..5, an import's own value); `source` job | import."""
 
     def outcome_for(self, criterion: str | None) -> Outcome | None:
         """The overall outcome, or the outcome for one criterion (None when it gave none)."""
@@ -297,6 +300,8 @@ def verdict_label(row: Any, refs: Mapping[int, RubricVersionRef]) -> VerdictLabe
         rubric=refs.get(row.rubric_version_id) if row.rubric_version_id else None,
         created_at=row.created_at,
         rationale=getattr(row, "rationale", None),
+        confidence=getattr(row, "confidence", None),
+        source=getattr(row, "source", None),
     )
 
 

@@ -6,7 +6,7 @@ Submissions speak about the responses as shown (A = left, B = right); rankings a
 pair's canonical order.
 
 >>> ReviewSettings().model_dump()
-{'overlap': 3, 'blind_fraction': 0.5, 'gold_rate': 0.1, 'rubric': None}
+{'overlap': 3, 'blind_fraction': 0.5, 'gold_rate': 0.1, 'rubric': None, 'audit_rate': 0.05}
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from server.labels import (
     shown_judgement,
     view_refs,
 )
+from server.routing.queue import is_routed, next_routed_pair, reason
 from server.rubric_registry import resolve
 from server.storage import Conflict, Repository, Store
 from server.storage.repos.annotators import Person
@@ -51,6 +52,13 @@ class ReviewSettings(BaseModel):
         default=None,
         description="NAME[@VERSION] reviewers rank under: its guidelines and criteria are shown and every ranking "
         "references that exact version (a bare NAME is pinned to the newest version when saved).",
+    )
+    audit_rate: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="Once the project is routed: share of pairs with an accepted judge label that still go to "
+        "reviewers, to audit the certified judges (a fixed draw per pair).",
     )
 
 
@@ -99,14 +107,19 @@ def next_assignment(
         pair = None
         if policy.gold_rate and rng.random() < policy.gold_rate:
             pair = repo.next_open_pair(project_id, annotator.id, policy.overlap, gold=True)
-        pair = pair or repo.next_open_pair(project_id, annotator.id, policy.overlap, gold=False)
+        routed = is_routed(session, project_id)
+        if routed:  # certified routing: escalated first, accepted only as an audit sample
+            pair = pair or next_routed_pair(session, project_id, annotator.id, policy.overlap, policy.audit_rate)
+        else:
+            pair = pair or repo.next_open_pair(project_id, annotator.id, policy.overlap, gold=False)
         if pair is None:
             return None
+        audit = routed and reason(session, pair.id) == "audit"  # blind: shown the judge, a reviewer anchors on it
         assignment = repo.add_assignment(
             project_id=project_id,
             pair_id=pair.id,
             annotator_id=annotator.id,
-            mode="blind" if rng.random() < policy.blind_fraction else "assisted",
+            mode="blind" if rng.random() < policy.blind_fraction or audit else "assisted",
             swapped=rng.random() < 0.5,
             is_gold=pair.is_gold,
             rubric_version_id=resolve(repo, policy.rubric)[0].id if policy.rubric else None,

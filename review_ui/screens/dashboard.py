@@ -5,7 +5,9 @@
 - judge bias: consistency across the two presentation orders, first-position wins, longer-response wins;
 - anchoring: reviewers' agreement with the judge in assisted vs blind mode;
 - hotspots: the pairs people split on, or judges disagree with them about;
-- rubric versions: the judge metrics for each rubric version judges were run with, side by side.
+- rubric versions: the judge metrics for each rubric version judges were run with, side by side;
+- routing (once the project is routed): coverage per judge, the certified bound, human labels saved, and
+  the audit of accepted judge labels (``GET /projects/{id}/routing`` and the report's ``audit``).
 
 Numbers come from the API's agreement report (``AgreementReport`` in server/agreement/reports.py);
 nothing is computed here, review_ui/charts.py only reshapes it.
@@ -186,6 +188,46 @@ def versions_section(report: dict[str, Any]) -> None:
         column.altair_chart(charts.version_lines(data, metric, judges), width="stretch")
 
 
+def routing_section(status: dict[str, Any], report: dict[str, Any]) -> None:
+    """Certified routing: what the judges may label alone, what it saves, and whether audits bear it out."""
+    calibration = status.get("calibration")
+    if not calibration:
+        return
+    st.subheader("Routing")
+    alpha, delta = calibration["alpha"], calibration["delta"]
+    st.caption(
+        f"Calibration {calibration['calibration']} ({calibration['signal']} signal, α = {alpha}, δ = {delta}, "
+        f"{calibration['n_calibration']} human-labelled pairs): each judge's accepted pairs disagree with "
+        f"reviewers on at most its certified bound, with probability at least {1 - delta:.0%}."
+    )
+    columns = st.columns(4)
+    columns[0].metric("Coverage", f"{status['coverage']:.0%}", help=f"{status['accepted']} of {status['pairs']} pairs")
+    columns[1].metric("Escalated", status["escalated"], help="Pairs no judge could be trusted on: to reviewers.")
+    columns[2].metric(
+        "Human labels saved",
+        status["human_labels_saved"],
+        help=f"(accepted − {status['audit_sample']} audited) × overlap {status['overlap']}",
+    )
+    audit = next((row for row in report.get("audit") or [] if row["calibration"] == calibration["calibration"]), None)
+    rate = (audit or {}).get("disagreement")
+    columns[3].metric(
+        "Audit disagreement",
+        "—" if rate is None else f"{rate['value']:.2f}",
+        help="no audited pair yet"
+        if rate is None
+        else f"{audit['audited']} audited pairs; exact bounds {rate['low']:.2f} – {rate['high']:.2f}",
+    )
+    if audit and audit.get("contradicted"):
+        st.error(
+            f"The audit contradicts calibration {calibration['calibration']}: audited pairs disagree with reviewers "
+            f"more than α = {alpha} (lower bound {rate['low']:.2f}). Calibrate again on more blind labels."
+        )
+    table = charts.routing_table(status)
+    if not table.empty:
+        st.altair_chart(charts.coverage_bars(table, alpha), width="stretch")
+        st.dataframe(table, hide_index=True, width="stretch")
+
+
 def main() -> None:
     current = project()
     st.title(f"Dashboard · {current['name']}")
@@ -202,6 +244,10 @@ def main() -> None:
     anchoring_section(report)
     hotspot_section(report)
     versions_section(report)
+    try:
+        routing_section(client().routing(current["id"]), report)
+    except ApiError as exc:
+        show_error(exc, "Routing")
 
 
 if __name__ == "__main__":  # Streamlit runs page scripts as __main__; importing them runs nothing

@@ -128,6 +128,19 @@ def show_judge(judge: dict[str, Any] | None) -> None:
     st.info(text, icon=":material/smart_toy:")
 
 
+REASONS = {
+    "escalated": "Why this pair: certified routing escalated it — no judge's label could be trusted here, "
+    "so a person decides.",
+    "audit": "Why this pair: an audit — a judge's label was accepted for it; your ranking checks that judge.",
+}
+
+
+def show_reason(reason: str | None) -> None:
+    """Under certified routing: why the pair is in this reviewer's queue (escalated or audit)."""
+    if reason in REASONS:
+        st.caption(REASONS[reason])
+
+
 def ranking_form(item: dict[str, Any]) -> None:
     """The answer: per-criterion choices, overall choice, optional strength, rationale, confidence."""
     aid = item["id"]
@@ -224,6 +237,7 @@ def main() -> None:
     mode = item["mode"]
     rubric = f" · rubric {item['rubric']}" if item.get("rubric") else ""
     st.caption(f"Assignment {item['id']} · {'blind' if mode == 'blind' else 'assisted'} mode{rubric}")
+    show_reason(item.get("reason"))
     if item.get("guidelines"):
         with st.expander("Guidelines", icon=":material/menu_book:"):
             st.markdown(item["guidelines"])

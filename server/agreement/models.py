@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rubrics.outcomes import Outcome
 from server.agreement.metrics import Interval, bootstrap
+from server.routing.audit import AuditAgreement
 
 METRICS = ("accuracy", "macro_precision", "macro_recall", "macro_f1", "cohen_kappa")
 
@@ -292,6 +293,9 @@ class AgreementReport(BaseModel):
     hotspots: list[Hotspot]
     anchoring: list[Anchoring]
     rubric_versions: list[RubricVersionRow]
+    audit: list[AuditAgreement] = Field(
+        default_factory=list, description="certified routing: per calibration routed, agreement on audited pairs"
+    )
 
 
 class Scores(BaseModel):

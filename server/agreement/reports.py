@@ -81,6 +81,7 @@ from server.agreement.models import (
     number,
 )
 from server.labels import RubricVersionRef, counted_versions
+from server.routing.audit import project_audit
 from server.rubric_registry import resolve
 from server.storage import Repository
 
@@ -175,7 +176,9 @@ def agreement_report(
     """
     options = options or ReportOptions()
     rubric = _resolve(repo, options.rubric) if options.rubric else None
-    return report(load_project(repo, project_id, options.criterion, progress), options, rubric)
+    project = load_project(repo, project_id, options.criterion, progress)
+    found = report(project, options, rubric)
+    return found.model_copy(update={"audit": project_audit(repo.session, project_id, project.pairs)})  # routing
 
 
 def _version_row(

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rubrics.outcomes import Outcome
 from server.imports.schema import ImportRow
+from server.routing.store import DecisionRecord
 from server.storage.repository import PairView
 from server.storage.tables import Job, Verdict
 
@@ -106,11 +107,15 @@ class PairPublic(BaseModel):
     verdicts: list[VerdictPublic]
     adjudication: Outcome | None
     meta: dict[str, Any]
+    routing: DecisionRecord | None = Field(
+        default=None, description="The pair's certified-routing decision (accepted / escalated), if routed."
+    )
 
     @classmethod
-    def of(cls, view: PairView, *, with_labels: bool = True) -> PairPublic:
+    def of(cls, view: PairView, *, with_labels: bool = True, routing: DecisionRecord | None = None) -> PairPublic:
         pair = view.pair
         return cls(
+            routing=routing if with_labels else None,
             id=pair.id,
             project_id=pair.project_id,
             prompt_id=pair.prompt_id,

@@ -10,6 +10,9 @@ rubricate draft --project P --n N    draft candidates and form pairs (resumable 
 rubricate judge --project P --rubric NAME[@VER]    judge pairs in both orders (resumable job)
 rubricate export --project P --format dpo|reward|kto|sft --out DIR
 rubricate agreement --project P [--rubric NAME@VER] [--criterion C]   judges and reviewers agreement
+rubricate calibrate --project P --judge M [--judge M2 …] --alpha A --delta D   certify judge thresholds
+rubricate route --project P --calibration ID [--decisions FILE]   accept certified judge labels, escalate the rest
+rubricate estimate --project P --calibration ID   outcome shares with PPI++ intervals
 rubricate serve                      the API (OpenAPI at /docs)
 rubricate ui                         the Streamlit review screens
 """
@@ -25,6 +28,7 @@ from server.cli import agreement as agreement_cli
 from server.cli import export as export_cli
 from server.cli import jobs as jobs_cli
 from server.cli import model as model_cli
+from server.cli import routing as routing_cli
 from server.cli import rubric as rubric_cli
 from server.cli.common import emit, fail, out, progress_bar, settings, store, user_errors
 from server.imports.readers import parse_mapping
@@ -40,6 +44,9 @@ app.add_typer(agreement_cli.app, name="agreement")
 app.add_typer(rubric_cli.app, name="rubric")
 app.command("draft")(jobs_cli.draft)
 app.command("judge")(jobs_cli.judge)
+app.command("calibrate")(routing_cli.calibrate)
+app.command("route")(routing_cli.route)
+app.command("estimate")(routing_cli.estimate)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
@@ -178,6 +185,19 @@ def ui(port: Annotated[int, typer.Option(help="Port of the review screens on 127
 
     entry = Path(review_ui.__file__).parent / "app.py"
     env = os.environ | {"RUBRICATE_API_URL": settings().api_url}
-    command = [sys.executable, "-m", "streamlit", "run", str(entry), "--server.address", "127.0.0.1",
-               "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(entry),
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     raise typer.Exit(subprocess.call(command, env=env))

@@ -81,6 +81,30 @@ def print_report(report: AgreementReport) -> None:
     _print_annotators(report)
     _print_versions(report)
     _print_hotspots(report)
+    _print_audit(report)
+
+
+def _print_audit(report: AgreementReport) -> None:
+    """Certified routing: agreement with reviewers on the audited accepted pairs, per calibration."""
+    if not report.audit:
+        return
+    rows = [
+        (
+            f"calibration {a.calibration} (alpha {a.alpha}, delta {a.delta})",
+            a.accepted,
+            a.audited,
+            "—"
+            if a.disagreement is None
+            else f"{a.disagreement.value:.3f} [{a.disagreement.low:.3f}, {a.disagreement.high:.3f}]",
+            "CONTRADICTED: disagreement above alpha" if a.contradicted else "holds",
+        )
+        for a in report.audit
+    ]
+    _table(
+        "Audit of accepted judge labels: disagreement [exact bounds at 1-delta each]",
+        ["calibration", "accepted", "audited", "disagreement", "promise"],
+        rows,
+    )
 
 
 def _print_humans(report: AgreementReport) -> None:

@@ -18,7 +18,11 @@ def export(
     format: Annotated[str, typer.Option("--format", help="dpo | reward | kto | sft")],
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to write (must not exist unless --overwrite).")],
     source: Annotated[
-        str, typer.Option(help="humans (majority; adjudication overrides) | judge | consensus")
+        str,
+        typer.Option(
+            help="humans (majority; adjudication overrides) | judge | consensus | certified (humans where they "
+            "exist, else the judge label certified routing accepted)"
+        ),
     ] = "humans",
     rubric: Annotated[str | None, typer.Option(help="Only labels under NAME@VERSION.")] = None,
     judge: Annotated[str | None, typer.Option(help="Judge model for --source judge/consensus.")] = None,

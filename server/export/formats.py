@@ -66,7 +66,7 @@ def provenance(pair: ExportPair, label: Label) -> Row:
         "pair_id": pair.pair_id,
         "prompt_id": pair.prompt_id,
         "rubric": label.rubric,
-        "label_source": label.source,
+        "label_source": label.certified_by or label.source,
         "outcome": label.outcome,
         "n_annotators": label.n_annotators,
         "agreement": label.agreement,

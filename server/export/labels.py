@@ -13,6 +13,10 @@ them) and gives each pair at most one :class:`Label`. The rules, in one place:
   :func:`rubrics.outcomes.combine_orders`: an inconsistent judgement is a ``tie``), marked
   ``label.source == "judge"`` with the judge model. Human votes are ignored. Judge labels are used only
   when asked for.
+- ``source="certified"`` (certified routing, :mod:`server.routing`): the human label where there is one
+  (as for ``humans``), else the judge label that routing *accepted* under a calibration, marked
+  ``label_source == "certified calibration=ID alpha=A delta=D"`` with the judge. A pair routing escalated
+  and no human has labelled yet is unlabelled (the manifest counts them).
 - ``source="consensus"``: the human label (adjudicated or majority, as above) **and** the judge agree. The
   row is marked ``"consensus"`` and names both the annotators and the judge model. A pair missing either
   side, or where they disagree, is unlabelled.
@@ -37,10 +41,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rubrics.outcomes import Outcome, strict_majority
 
-LabelSource = Literal["humans", "judge", "consensus"]
+LabelSource = Literal["humans", "judge", "consensus", "certified"]
 """What the caller asks labels to come from."""
 
-RowSource = Literal["humans", "adjudicated", "judge", "consensus"]
+RowSource = Literal["humans", "adjudicated", "judge", "consensus", "certified"]
 """What a given label did come from (the ``label_source`` column)."""
 
 Message = dict[str, str]
@@ -72,6 +76,24 @@ class JudgeVote(BaseModel):
     consistent: bool | None = None
 
 
+class CertifiedVote(BaseModel):
+    """A pair's routing decision: the accepted judge outcome (None: escalated) and the calibration behind it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    status: Literal["accepted", "escalated"]
+    calibration: str
+    alpha: float
+    delta: float
+    judge: str | None = None
+    outcome: Outcome | None = None
+
+    @property
+    def label_source(self) -> str:
+        """The ``label_source`` of a row labelled by this decision."""
+        return f"certified calibration={self.calibration} alpha={self.alpha:g} delta={self.delta:g}"
+
+
 class ExportPair(BaseModel):
     """A stored pair with its labels, as the export reads it.
 
@@ -96,6 +118,7 @@ class ExportPair(BaseModel):
     adjudicated: Outcome | None = None
     adjudicator: str | None = None
     judge: JudgeVote | None = None
+    certified: CertifiedVote | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -133,6 +156,7 @@ class Label(BaseModel):
     adjudicator: str | None = None
     judge_model: str | None = None
     rubric: str | None = None
+    certified_by: str | None = None  # the label_source of a certified judge label
 
 
 def rubric_name(rubrics: Sequence[str | None]) -> str | None:
@@ -215,6 +239,22 @@ def resolve_label(pair: ExportPair, source: LabelSource = "humans", *, rubric: s
         return _human_label(pair, rubric)
     if source == "judge":
         return _judge_label(pair, rubric)
+    if source == "certified":
+        human = _human_label(pair, rubric)
+        decision = pair.certified
+        if human is not None or decision is None or decision.status != "accepted" or decision.outcome is None:
+            return human
+        return Label.model_construct(
+            outcome=decision.outcome,
+            source="certified",
+            n_annotators=0,
+            agreement=1.0,
+            annotators=(),
+            adjudicator=None,
+            judge_model=decision.judge,
+            rubric=None,
+            certified_by=decision.label_source,
+        )
     if source == "consensus":
         human, judge = _human_label(pair, rubric), _judge_label(pair, rubric)
         if human is None or judge is None or human.outcome != judge.outcome:
@@ -226,4 +266,4 @@ def resolve_label(pair: ExportPair, source: LabelSource = "humans", *, rubric: s
                 "rubric": rubric_name([human.rubric, judge.rubric]) if rubric is None else rubric,
             }
         )
-    raise ValueError(f"source: {source!r} is not one of 'humans', 'judge', 'consensus'")
+    raise ValueError(f"source: {source!r} is not one of 'humans', 'judge', 'consensus', 'certified'")

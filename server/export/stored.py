@@ -10,9 +10,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from server.export.labels import ExportPair, HumanVote, JudgeVote, LabelSource
-from server.export.trl import ExportFormat, ExportManifest, export_dataset
+from server.export.labels import CertifiedVote, ExportPair, HumanVote, JudgeVote, LabelSource, resolve_label
+from server.export.trl import CertifiedCounts, ExportFormat, ExportManifest, export_dataset
 from server.labels import PairLabels, RubricVersionRef, counted_versions, judgement, pair_labels, view_refs
+from server.routing.store import calibration_records, decisions
 from server.rubric_registry import resolve
 from server.storage import Repository, Store
 from server.storage.repos.annotators import Person
@@ -37,15 +38,37 @@ def _judge_vote(pair: PairLabels, judge: str, counted: dict[str, RubricVersionRe
     )
 
 
+def certified_votes(repo: Repository, project_id: int) -> dict[int, CertifiedVote]:
+    """Each routed pair's decision with its calibration's α and δ (certified routing, server/routing)."""
+    routed = decisions(repo.session, project_id)
+    levels = {r.calibration: (r.alpha, r.delta) for r in calibration_records(repo.session, project_id)}
+    return {
+        pair: CertifiedVote(
+            status=d.status,
+            calibration=d.calibration,
+            alpha=levels[d.calibration][0],
+            delta=levels[d.calibration][1],
+            judge=d.judge,
+            outcome=d.outcome,
+        )
+        for pair, d in routed.items()
+    }
+
+
 def stored_pairs(
-    repo: Repository, project_id: int, *, judge: str | None = None, rubric: str | None = None
+    repo: Repository,
+    project_id: int,
+    *,
+    judge: str | None = None,
+    rubric: str | None = None,
+    certified: bool = False,
 ) -> list[ExportPair]:
     """Every pair of a project with its labels, as `server.export.trl.export_dataset` reads them.
 
     `judge` names the judge model whose verdicts count for `source="judge"`/`"consensus"`; with one
     judge in the project it is found, with several it must be given. Which of its verdicts count (rubric
     version, orders combined) is the rule of :mod:`server.labels`; `rubric` (NAME or NAME@VERSION) picks
-    the version instead.
+    the version instead. With `certified`, each pair carries its routing decision (`source="certified"`).
     """
     views = repo.pair_views(repo.pairs(project_id))
     judges = judges_of(views)
@@ -61,6 +84,7 @@ def stored_pairs(
     labelled = [pair_labels(view, refs) for view in views]
     counted = counted_versions([v for labels in labelled for v in labels.verdicts], version)
     adjudicators = {a.id: a.name for a in repo.list_annotators()}
+    routed = certified_votes(repo, project_id) if certified else {}
     pairs = []
     for view, labels in zip(views, labelled, strict=True):
         pairs.append(
@@ -82,9 +106,29 @@ def stored_pairs(
                 adjudicated=view.adjudication.outcome if view.adjudication else None,  # type: ignore[arg-type]
                 adjudicator=adjudicators.get(view.adjudication.annotator_id) if view.adjudication else None,
                 judge=_judge_vote(labels, judge, counted) if judge else None,
+                certified=routed.get(view.pair.id),
             )
         )
     return pairs
+
+
+def _certified_counts(pairs: list[ExportPair], rubric: str | None) -> CertifiedCounts:
+    """The routing's share of a certified export: its calibration, and escalated pairs no human labelled."""
+    votes = [pair.certified for pair in pairs if pair.certified is not None]
+    first = votes[0] if votes else None
+    escalated = sum(
+        1
+        for pair in pairs
+        if pair.certified is not None
+        and pair.certified.status == "escalated"
+        and resolve_label(pair, "humans", rubric=rubric) is None
+    )
+    return CertifiedCounts(
+        calibration=first.calibration if first else None,
+        alpha=first.alpha if first else None,
+        delta=first.delta if first else None,
+        escalated_left_out=escalated,
+    )
 
 
 class ExportOptions(BaseModel):
@@ -112,13 +156,14 @@ def export_project(
 ) -> tuple[str, ExportManifest]:
     """Export a project's labelled pairs to `out`, recorded as a job; returns (job id, manifest)."""
     job_id = str(uuid.uuid4())
+    certified = options.source == "certified"
     with store.write() as session:
         Repository(session, actor).create_job(job_id, "export", project.id, options.model_dump() | {"out": str(out)})
     try:
         with store.read() as session:
             repo = Repository(session)
             rubric = resolve(repo, options.rubric)[1].ref if options.rubric else None  # a bare NAME: its newest
-            pairs = stored_pairs(repo, project.id, judge=options.judge, rubric=rubric)
+            pairs = stored_pairs(repo, project.id, judge=options.judge, rubric=rubric, certified=certified)
         manifest = export_dataset(
             pairs,
             format=options.format,
@@ -130,6 +175,7 @@ def export_project(
             test_size=options.test_size,
             seed=options.seed,
             overwrite=overwrite,
+            certified=_certified_counts(pairs, rubric) if certified else None,
         )
     except Exception as exc:
         with store.write() as session:

@@ -51,7 +51,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from server.export.files import file_checksums, json_line, replaced_atomically, sha256_file, write_jsonl
 from server.export.formats import (
@@ -69,7 +69,7 @@ from server.export.formats import (
 from server.export.labels import ExportPair, Label, LabelSource, resolve_label
 
 SplitName = Literal["train", "test"]
-SOURCES: tuple[LabelSource, ...] = ("humans", "judge", "consensus")
+SOURCES: tuple[LabelSource, ...] = ("humans", "judge", "consensus", "certified")
 MANIFEST = "manifest.json"  # also in server.export.files
 DATASET_DIR = "dataset"
 
@@ -92,6 +92,18 @@ class Dropped(BaseModel):
     no_label: int = 0
     below_agreement: int = 0
     tie: int = 0
+
+
+class CertifiedCounts(BaseModel):
+    """A ``certified`` export: the calibration routed, and how many pairs each kind of label gave."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    calibration: str | None
+    alpha: float | None
+    delta: float | None
+    judge_labels: int = Field(default=0, description="exported pairs labelled by an accepted judge label")
+    escalated_left_out: int = Field(description="escalated pairs without a human label (also in dropped.no_label)")
 
 
 class SplitSpec(BaseModel):
@@ -123,6 +135,7 @@ class ExportManifest(BaseModel):
     files: dict[str, str]
     rubricate_version: str
     created_at: datetime
+    certified: CertifiedCounts | None = None
 
 
 # ---------------------------------------------------------------- splits
@@ -232,6 +245,7 @@ def export_dataset(
     test_size: float = 0.0,
     seed: int = 0,
     overwrite: bool = False,
+    certified: CertifiedCounts | None = None,
 ) -> ExportManifest:
     """Export labelled pairs as a TRL-ready dataset under ``out`` and return its manifest.
 
@@ -246,6 +260,7 @@ def export_dataset(
         test_size: fraction of prompts in the ``test`` split; 0 writes only ``train``.
         seed: the split's seed.
         overwrite: replace an existing ``out`` (only once the new export is complete).
+        certified: for ``source="certified"``, what the routing contributed (stored in the manifest).
 
     Returns:
         The :class:`ExportManifest`, also written to ``out/manifest.json``.
@@ -261,6 +276,8 @@ def export_dataset(
         pairs, format=format, source=source, rubric=rubric, min_agreement=min_agreement, drop_ties=drop_ties
     )
     conversational = format == "sft" or any(pair.prompt_is_chat for pair, _ in kept)
+    if certified is not None:
+        certified = certified.model_copy(update={"judge_labels": sum(label.source == "certified" for _, label in kept)})
     by_split = _split(kept, test_size, seed)
     with replaced_atomically(out) as tmp:
         rows, prompts = _write_splits(tmp, by_split, format, conversational, seed)
@@ -277,6 +294,7 @@ def export_dataset(
             prompts=prompts,
             dropped=dropped,
             columns=columns_for(format),
+            certified=certified,
         )
     return manifest
 

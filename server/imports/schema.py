@@ -50,6 +50,9 @@ class ImportVerdict(BaseModel):
     judge: str = Field(min_length=1, max_length=200)
     outcome: Outcome | None = None
     order: str = "ab"
+    confidence: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="The judge's own confidence in its outcome (routing's signal)."
+    )
     rationale: str | None = None
     raw: str | None = None
     error: str | None = None

@@ -123,6 +123,7 @@ class _Importer:
                 judge_model=verdict.judge,
                 order=verdict.order,
                 outcome=verdict.outcome,
+                confidence=verdict.confidence,
                 rationale=verdict.rationale,
                 raw=verdict.raw,
                 error=verdict.error,

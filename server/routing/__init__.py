@@ -1,9 +1,16 @@
 """Certified routing: accept a judge's label only where a calibrated guarantee holds, escalate the rest.
 
-`server.routing.signals` turns verdicts into confidence signals; `server.routing.calibration`
-calibrates a threshold per judge (fixed-sequence Clopper–Pearson testing, cascades) and routes pairs;
-`server.routing.estimate` gives outcome shares with prediction-powered (PPI++) intervals. Nothing here
-touches storage: callers pass plain records in and store the results.
+The pure core (plain records in, results out; nothing touches storage): `server.routing.signals` turns
+verdicts into confidence signals; `server.routing.calibration` calibrates a threshold per judge
+(fixed-sequence Clopper–Pearson testing, cascades) and routes pairs; `server.routing.estimate` gives
+outcome shares with prediction-powered (PPI++) intervals; `server.routing.validity` is the split study.
+
+The service around it: `server.routing.labelled` (stored labels → the human reference and each
+judge's signal, through server/labels.py), `server.routing.store` (immutable calibration records and
+each pair's decision), `server.routing.service` (calibrate / route / estimate a stored project, what
+the CLI and API call), `server.routing.queue` (the review queue of a routed project and its audit
+sample), `server.routing.audit` (audit agreement per calibration) and `server.routing.store_study`
+(the split study through the store).
 
 >>> from server.routing import Judgement, PairSignals, Stage, calibrate
 >>> pairs = [PairSignals(str(i), {"j": Judgement("a", 1.0)}, reference="a") for i in range(40)]

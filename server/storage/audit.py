@@ -54,6 +54,9 @@ AUDITED: dict[str, Rule] = {
     "adjudications": Rule("adjudication", ("pair_id", "outcome", "note")),
     "jobs": Rule("job", ("kind", "params", "total"), {"create": "start"}),
     "job_errors": Rule("job", ("job_id", "item"), {"create": "error"}),
+    # certified routing (server/routing/store.py)
+    "calibrations": Rule("calibration", ("judge_models", "signal", "alpha", "delta", "n_calibration", "rubric")),
+    "routing_decisions": Rule("routing", ("pair_id", "calibration_id", "status", "judge", "outcome")),
 }
 
 

@@ -284,3 +284,53 @@ class CacheEntry(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# ---------------------------------------------------------------- certified routing (issue 12)
+
+
+class Calibration(Base):
+    """An immutable calibration of a judge cascade (server/routing): never updated once stored.
+
+    `judges` holds, in cascade order, each judge's signal, threshold (null: nothing certified),
+    calibration pairs accepted, the bound reached and the pairs that reached it; `labels` names the
+    human references used (pair ids, their count and a sha256 fingerprint of (pair, outcome)).
+    """
+
+    __tablename__ = "calibrations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    rubric_version_id: Mapped[int | None] = mapped_column(ForeignKey("rubric_versions.id"))
+    rubric: Mapped[str | None] = mapped_column(String(260))  # NAME@VERSION asked for, else null (counted rule)
+    signal: Mapped[str] = mapped_column(String(40))
+    alpha: Mapped[float] = mapped_column(Float)
+    delta: Mapped[float] = mapped_column(Float)
+    min_n: Mapped[int] = mapped_column(Integer)
+    include_assisted: Mapped[bool] = mapped_column(Boolean, default=False)
+    n_calibration: Mapped[int] = mapped_column(Integer)
+    promise: Mapped[str] = mapped_column(String(16), default="population")
+    judge_models: Mapped[list[Any]] = mapped_column()  # the judges named, cheapest first
+    judges: Mapped[list[Any]] = mapped_column()  # one calibrated stage per judge, or one for a panel signal
+    labels: Mapped[dict[str, Any]] = mapped_column()
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("annotators.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RoutingDecision(Base):
+    """A pair's current routing: accepted (judge, outcome, confidence) or escalated (uncertainty).
+
+    One per pair; routing a new calibration replaces a project's decisions.
+    """
+
+    __tablename__ = "routing_decisions"
+    __table_args__ = (UniqueConstraint("pair_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    calibration_id: Mapped[int] = mapped_column(ForeignKey("calibrations.id", ondelete="CASCADE"), index=True)
+    pair_id: Mapped[int] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(10))  # accepted | escalated
+    judge: Mapped[str | None] = mapped_column(String(420))
+    outcome: Mapped[str | None] = mapped_column(String(4))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    uncertainty: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -19,6 +19,7 @@ from server.api.schemas import (
 )
 from server.imports.schema import ImportSummary
 from server.imports.service import import_rows
+from server.routing.store import decisions
 from server.storage import NotFound, Repository
 
 router = APIRouter(tags=["projects"])
@@ -99,8 +100,9 @@ def list_pairs(
     # Reviewers never see other reviewers' rankings or judge output outside their assignments.
     with_labels = role != "reviewer"
     views = repo.pair_views(repo.pairs(project_id, offset=offset, limit=limit))
+    routed = decisions(session, project_id, [v.pair.id for v in views])
     return Page(
-        items=[PairPublic.of(v, with_labels=with_labels) for v in views],
+        items=[PairPublic.of(v, with_labels=with_labels, routing=routed.get(v.pair.id)) for v in views],
         total=repo.count_pairs(project_id),
         offset=offset,
         limit=limit,
@@ -112,7 +114,8 @@ def get_pair(pair_id: int, user: CurrentUser, session: ReadSession) -> PairPubli
     repo = Repository(session)
     pair = repo.pair(pair_id)
     _, role = project_role(repo, user, pair.project_id)
-    return PairPublic.of(repo.pair_views([pair])[0], with_labels=role != "reviewer")
+    routed = decisions(session, pair.project_id, [pair.id]).get(pair.id)
+    return PairPublic.of(repo.pair_views([pair])[0], with_labels=role != "reviewer", routing=routed)
 
 
 @router.post(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,6 +24,7 @@ from server.review import (
     skip_assignment,
     submit_ranking,
 )
+from server.routing.queue import reason as routing_reason
 from server.rubric_registry import resolve
 from server.storage import Repository
 from server.storage.tables import Assignment
@@ -48,6 +49,11 @@ class AssignmentPublic(BaseModel):
     rubric: str | None = Field(description="The rubric version the ranking will reference (NAME@VERSION).")
     guidelines: str | None = Field(description="The rubric's reviewer guidelines (markdown).")
     criteria: list[dict[str, str]] = Field(description="The rubric's criteria: id, title, description.")
+    reason: Literal["escalated", "audit"] | None = Field(
+        default=None,
+        description="Why the pair is here under certified routing: escalated (no judge could be trusted on it) "
+        "or an audit of an accepted judge label; null otherwise (gold items are not told apart).",
+    )
     created_at: datetime
 
 
@@ -92,6 +98,7 @@ def _public(repo: Repository, assignment: Assignment) -> AssignmentPublic:
         criteria=[{"id": c.id, "title": c.title, "description": c.description} for c in rubric.criteria]
         if rubric
         else [],
+        reason=None if assignment.is_gold else routing_reason(repo.session, assignment.pair_id),
         created_at=assignment.created_at,
     )
 

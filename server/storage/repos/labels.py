@@ -223,6 +223,8 @@ class Labels(UnitOfWork):
                 Verdict.error.is_not(None).label("failed"),
                 Verdict.rubric_version_id,
                 Verdict.created_at,
+                Verdict.confidence,  # routing's stated / imported confidence signal
+                Verdict.source,
             )
             .where(Verdict.pair_id.in_(pair_ids))
             .order_by(Verdict.id)
