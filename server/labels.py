@@ -87,7 +87,9 @@ class VerdictLabel:
     rationale: str | None = None
     confidence: float | None = None
     source: str | None = None
-    """`confidence` is the stored one (a judge job's stated 1..5, an import's own value); `source` job | import."""
+    probabilities: Mapping[str, float] | None = None
+    """`confidence` is the stored one (a judge job's stated 1..5, an import's own value); `source` job | import;
+    `probabilities` the judge's probability of a / b / tie (canonical) from token logprobs, when recorded."""
 
     def outcome_for(self, criterion: str | None) -> Outcome | None:
         """The overall outcome, or the outcome for one criterion (None when it gave none)."""
@@ -302,6 +304,7 @@ def verdict_label(row: Any, refs: Mapping[int, RubricVersionRef]) -> VerdictLabe
         rationale=getattr(row, "rationale", None),
         confidence=getattr(row, "confidence", None),
         source=getattr(row, "source", None),
+        probabilities=getattr(row, "probabilities", None),
     )
 
 

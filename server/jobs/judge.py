@@ -61,6 +61,7 @@ def verdict_fields(verdict: PairwiseVerdict) -> dict[str, Any]:
         "outcome": verdict.outcome,
         "criteria": dict(verdict.criteria),
         "confidence": verdict.confidence,
+        "probabilities": verdict.probabilities,
         "rationale": verdict.rationale,
         "raw": verdict.raw,
         "error": verdict.error,
@@ -72,7 +73,6 @@ def verdict_fields(verdict: PairwiseVerdict) -> dict[str, Any]:
             "error_kind": verdict.error_kind,
             "cached": verdict.cached,
             "rubric": verdict.rubric_ref,
-            "probabilities": verdict.probabilities,
             "probabilities_source": probabilities_source(verdict),
         },
     }

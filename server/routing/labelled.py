@@ -15,7 +15,9 @@ trustworthy (:mod:`server.routing.signals`):
 - per judge (each judge named is one stage of a cascade, cheapest first):
   ``order`` agreement across the two presentation orders; ``confidence`` the verdicts' stored
   confidence (a judge job's stated 1..5 mapped onto [0, 1], an imported value as given), averaged
-  over the orders; ``agreement`` graded agreement with the other judges named;
+  over the orders; ``logprob`` the judge's probability of each outcome from its token logprobs,
+  averaged over the two orders (SCOPE's strongest signal), its outcome the likeliest one;
+  ``agreement`` graded agreement with the other judges named;
 - over the judges named together (one stage, named ``judge1+judge2``): ``panel`` the strict
   majority and its share; ``agree`` the agreement ladder cut at an agreed tie (both agree, decisive
   above tie); ``ladder`` the whole agreement ladder (on a contradiction the first judge named wins).
@@ -40,14 +42,16 @@ from server.routing.calibration import PairSignals, Stage
 from server.routing.signals import (
     LADDER,
     Judgement,
+    OrderProbabilities,
     agreement_ladder,
+    logprob_confidence,
     order_agreement,
     panel_agreement,
     preference_agreement,
     stated_confidence,
 )
 
-PER_JUDGE = ("order", "confidence", "agreement")
+PER_JUDGE = ("order", "confidence", "logprob", "agreement")
 TOGETHER = ("panel", "agree", "ladder")
 SIGNALS = PER_JUDGE + TOGETHER
 """Every signal name :func:`stages` and :func:`judge_signals` know."""
@@ -143,6 +147,18 @@ def stored_confidence(verdict: VerdictLabel) -> float | None:
     return stated_confidence(verdict.outcome, min(max(verdict.confidence, low), high), low=low, high=high).confidence
 
 
+def order_probabilities(verdict: VerdictLabel) -> OrderProbabilities | None:
+    """A verdict's recorded probabilities of a / b / tie (canonical order), or None when it has none.
+
+    >>> order_probabilities(VerdictLabel(1, "j", "ba", "b", probabilities={"a": 0.1, "b": 0.8, "tie": 0.1}))
+    OrderProbabilities(a=0.1, b=0.8, tie=0.1)
+    """
+    found = verdict.probabilities
+    if not found:
+        return None
+    return OrderProbabilities(**{k: min(max(float(found.get(k, 0.0)), 0.0), 1.0) for k in ("a", "b", "tie")})
+
+
 def judge_signals(
     pair: PairLabels, judges: Sequence[str], signal: str, counted: Mapping[str, RubricVersionRef | None]
 ) -> dict[str, Judgement]:
@@ -183,6 +199,9 @@ def judge_signals(
             result[judge] = Judgement(None, None)
         elif signal == "order":
             result[judge] = order_agreement(found.orders.get("ab"), found.orders.get("ba"))
+        elif signal == "logprob":
+            shown = {v.order: order_probabilities(v) for v in _newest_per_order(pair.verdicts, judge, counted[judge])}
+            result[judge] = logprob_confidence(shown.get("ab"), shown.get("ba"))
         else:
             values = [
                 value

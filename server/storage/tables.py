@@ -164,6 +164,7 @@ class Verdict(Base):
     criteria: Mapped[dict[str, Any]] = mapped_column(default=dict)
     scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
     confidence: Mapped[float | None] = mapped_column(Float)
+    probabilities: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # a | b | tie from token logprobs
     rationale: Mapped[str | None] = mapped_column(Text)
     raw: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)

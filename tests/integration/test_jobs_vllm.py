@@ -91,7 +91,7 @@ def test_draft_then_judge_through_the_cli_and_resume(home: Path, env: dict[str, 
         if v.error is None:
             assert v.outcome in ("a", "b", "tie") and v.usage["completion_tokens"] > 0 and v.raw
             # the judge's confidence from vLLM's token logprobs, in canonical order, in either order shown
-            probabilities = v.meta["probabilities"]
+            probabilities = v.probabilities
             assert set(probabilities) == {"a", "b", "tie"} and abs(sum(probabilities.values()) - 1) < 1e-6
             assert probabilities[v.outcome] > 0  # the outcome it chose carries mass
             assert v.meta["probabilities_source"].startswith("vllm raw_logprobs")

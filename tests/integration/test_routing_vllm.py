@@ -1,10 +1,10 @@
 """Certified routing on verdicts the REAL embedded model gives in vLLM: a judge job in both orders records the
-judge's stated confidence per order; calibrate and route run on it; the review queue serves escalated pairs
-first, most uncertain first.
+judge's logprob confidence (its probability of a / b / tie, canonical order) and its stated confidence per
+order; calibrate and route run on the logprob signal; the review queue serves escalated pairs first, most
+uncertain first.
 
 The model's opinions are not asserted (SmolLM2-135M is a weak judge: with 6 calibration pairs at α = δ = 0.5
-it may certify a threshold or not). The contract is what is stored and what follows from it. Logprob
-confidence is not asserted here: the judges record it once their logprob capture lands.
+it may certify a threshold or not). The contract is what is stored and what follows from it.
 """
 
 from __future__ import annotations
@@ -76,8 +76,11 @@ def test_a_judge_job_then_calibrate_route_and_the_queue(home: Path, vllm_server:
         assert {v.order for v in verdicts} == {"ab", "ba"} and len(verdicts) == 2 * len(QUESTIONS)
         usable = [v for v in verdicts if v.error is None]
         assert all(v.confidence is not None and 1 <= v.confidence <= 5 for v in usable)  # stated, per order
+        for order in ("ab", "ba"):  # logprob confidence, recorded in both presentation orders
+            shown = [v.probabilities for v in usable if v.order == order]
+            assert shown and all(set(p) == {"a", "b", "tie"} and abs(sum(p.values()) - 1) < 1e-6 for p in shown)
 
-        body = {"judges": [vllm_server.litellm_model], "signal": "confidence", "alpha": 0.5, "delta": 0.5, "min_n": 2}
+        body = {"judges": [vllm_server.litellm_model], "signal": "logprob", "alpha": 0.5, "delta": 0.5, "min_n": 2}
         made = client.post(f"/projects/{project_id}/calibrations", json=body, headers=auth)
         assert made.status_code == 201, made.text
         record = made.json()

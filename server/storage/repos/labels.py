@@ -92,6 +92,7 @@ class Labels(UnitOfWork):
         kind: str = "pairwise",
         criteria: dict[str, Any] | None = None,
         confidence: float | None = None,
+        probabilities: dict[str, float] | None = None,
         rationale: str | None = None,
         raw: str | None = None,
         error: str | None = None,
@@ -107,8 +108,9 @@ class Labels(UnitOfWork):
         verdict = Verdict(
             key=key, project_id=project_id, pair_id=pair_id, judge_model=judge_model, order=order, outcome=outcome,
             rubric_version_id=rubric_version_id, kind=kind, criteria=criteria or {}, confidence=confidence,
-            rationale=rationale, raw=raw, error=error, params=params or {}, usage=usage or {}, meta=meta or {},
-            latency_s=latency_s, source=source, job_id=job_id, created_at=created_at or utcnow(),
+            probabilities=probabilities, rationale=rationale, raw=raw, error=error, params=params or {},
+            usage=usage or {}, meta=meta or {}, latency_s=latency_s, source=source, job_id=job_id,
+            created_at=created_at or utcnow(),
         )  # fmt: skip
         self.session.add(verdict)
         return verdict
@@ -128,6 +130,7 @@ class Labels(UnitOfWork):
         usage: dict[str, Any],
         latency_s: float | None,
         meta: dict[str, Any],
+        probabilities: dict[str, float] | None = None,
     ) -> Verdict:
         """Overwrite a failed verdict with a new answer to the same question (same natural key): the answer
         changes, never what was asked (pair, judge, order, rubric version)."""
@@ -142,6 +145,7 @@ class Labels(UnitOfWork):
         )
         verdict.raw, verdict.error, verdict.params, verdict.usage = raw, error, params, usage
         verdict.latency_s, verdict.meta, verdict.job_id = latency_s, meta, job_id
+        verdict.probabilities = probabilities
         return verdict
 
     def verdicts(
@@ -224,6 +228,7 @@ class Labels(UnitOfWork):
                 Verdict.rubric_version_id,
                 Verdict.created_at,
                 Verdict.confidence,  # routing's stated / imported confidence signal
+                Verdict.probabilities,  # routing's logprob signal
                 Verdict.source,
             )
             .where(Verdict.pair_id.in_(pair_ids))

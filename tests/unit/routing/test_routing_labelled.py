@@ -62,6 +62,22 @@ def test_confidence_signal_maps_stated_and_keeps_imported_and_ignores_failed() -
     assert stored_confidence(VerdictLabel(1, "j", "ab", "a", source="job")) is None
 
 
+def test_logprob_signal_averages_the_two_orders_probabilities() -> None:
+    """SCOPE: the orders' canonical probabilities averaged; the outcome is the likeliest, even where the
+    two orders' outcomes disagree (the combined verdict is then an inconsistent tie)."""
+    verdicts = (
+        VerdictLabel(1, "j", "ab", "a", probabilities={"a": 0.9, "b": 0.08, "tie": 0.02}),
+        VerdictLabel(2, "j", "ba", "b", probabilities={"a": 0.4, "b": 0.55, "tie": 0.05}),
+        VerdictLabel(3, "k", "ab", "b", probabilities={"a": 0.3, "b": 0.7, "tie": 0.0}),  # one order only
+        VerdictLabel(4, "m", "ab", "a"),  # no probabilities recorded
+    )
+    counted = {"j": None, "k": None, "m": None}
+    found = judge_signals(PairLabels(1, verdicts=verdicts), ["j", "k", "m"], "logprob", counted)
+    assert found["j"].outcome == "a" and found["j"].confidence == pytest.approx((0.9 + 0.4) / 2)
+    assert found["k"].outcome == "b" and found["k"].confidence == pytest.approx(0.7)
+    assert found["m"] == (None, None)  # escalated: nothing to be confident about
+
+
 def test_panel_signals_are_one_stage_named_after_the_judges() -> None:
     pair = PairLabels(1, verdicts=(VerdictLabel(1, "x", "ab", "a"), VerdictLabel(2, "y", "ab", "a")))
     counted = {"x": None, "y": None}
