@@ -29,7 +29,7 @@ from rubrics.outcomes import Outcome, strict_majority
 from server.imports.service import import_rows
 from server.routing.calibration import DEFAULT_MIN_N, JudgeCalibration, PairSignals, Stage, route
 from server.routing.service import CalibrateRequest, calibrate_project, project_signals, route_project, row_id
-from server.routing.validity import Item, Plan, Row, hindsight_ceiling
+from server.routing.validity import Item, Plan, Row, Run, hindsight_ceiling, summarize
 from server.storage import Repository, open_store
 
 
@@ -60,7 +60,7 @@ def store_study(
     labelled = [row for row in rows if _reference(row) is not None]
     if not 0 < n_calibration < len(labelled):
         raise ValueError(f"n_calibration: must leave a test half, got {n_calibration} of {len(labelled)} rows")
-    results: dict[float, list[tuple[bool, bool, bool, float, float, float]]] = {alpha: [] for alpha in alphas}
+    results: dict[float, list[Run]] = {alpha: [] for alpha in alphas}
     references = {str(row["id"]): _reference(row) for row in labelled}
     rng = np.random.default_rng(seed)
     for split in range(splits):
@@ -99,24 +99,7 @@ def store_study(
                 )
         finally:
             store.dispose()
-    rows_out = []
-    for alpha, runs in results.items():
-        broken, violated, certified, coverage, rate, ceiling = zip(*runs, strict=True)
-        accepted_rates = [r for r, c in zip(rate, coverage, strict=True) if c > 0]
-        rows_out.append(
-            Row(
-                strategy=name,
-                alpha=alpha,
-                splits=splits,
-                broken=sum(broken),
-                violated=sum(violated),
-                certified=sum(certified),
-                coverage=float(np.mean(coverage)),
-                disagreement=float(np.mean(accepted_rates)) if accepted_rates else 0.0,
-                ceiling=float(np.mean(ceiling)),
-            )
-        )
-    return rows_out
+    return summarize(name, splits, results)
 
 
 def _ceiling(

@@ -265,7 +265,7 @@ def study(
     labelled = [item for item in items if item.reference is not None]
     if not 0 < n_calibration < len(labelled):
         raise ValueError(f"n_calibration: must leave a test half, got {n_calibration} of {len(labelled)} items")
-    results: dict[float, list[tuple[bool, bool, bool, float, float, float]]] = {alpha: [] for alpha in alphas}
+    results: dict[float, list[Run]] = {alpha: [] for alpha in alphas}
     rng = np.random.default_rng(seed)
     for split in range(splits):
         order = rng.permutation(len(labelled))
@@ -287,6 +287,15 @@ def study(
             pooled, pooled_wrong = _realized(plan, labelled, [judge.threshold for judge in result.judges])
             violated = pooled_wrong > alpha * pooled
             results[alpha].append((rate > alpha, violated, result.certified, len(accepted) / len(test), rate, ceiling))
+    return summarize(name, splits, results)
+
+
+Run = tuple[bool, bool, bool, float, float, float]
+"""One split at one α: broken, violated, certified, coverage, realized disagreement, hindsight ceiling."""
+
+
+def summarize(name: str, splits: int, results: Mapping[float, Sequence[Run]]) -> list[Row]:
+    """One table row per α from its splits' runs (the pure study's and the store study's one summary)."""
     rows = []
     for alpha, runs in results.items():
         broken, violated, certified, coverage, rate, ceiling = zip(*runs, strict=True)
