@@ -41,8 +41,10 @@ RETRYABLE: frozenset[str] = frozenset({"timeout", "rate_limit", "server"})
 class SamplingParams(BaseModel):
     """How to sample: part of every verdict's provenance and of the cache key.
 
-    `timeout_s` overrides the backend's per-attempt timeout for this call; it is not part of the cache
-    key (it changes how long we wait, not what the model says).
+    `timeout_s` overrides the backend's total-time cap for this call; it is not part of the cache key
+    (it changes how long we wait, not what the model says). `logprobs` asks for the log-probabilities
+    of each generated token and its `logprobs` most likely alternatives, where the provider reports
+    them (a provider that cannot is asked without, and the completion carries none).
 
     >>> SamplingParams(max_tokens=128).temperature
     0.0
@@ -58,6 +60,7 @@ class SamplingParams(BaseModel):
     max_tokens: int = Field(default=512, ge=1)
     seed: int | None = None
     timeout_s: float | None = Field(default=None, gt=0)
+    logprobs: int | None = Field(default=None, ge=1, le=20)
 
 
 class Usage(BaseModel):
@@ -84,6 +87,20 @@ class Usage(BaseModel):
         )
 
 
+class TokenLogprob(BaseModel):
+    """One generated token with its log-probability and the most likely alternatives at that position.
+
+    >>> TokenLogprob(token="a", logprob=-0.1, top={"a": -0.1, "b": -2.4}).top["b"]
+    -2.4
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    token: str
+    logprob: float
+    top: dict[str, float] = Field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Completion(Generic[T]):
     """One answer from a backend, with what provenance needs.
@@ -97,6 +114,7 @@ class Completion(Generic[T]):
         latency_s: wall time of this call, including retries.
         finish_reason: the server's finish reason (`stop`, `length`, ...) when known.
         attempts: how many requests this call took (1 without retries; 0 from the cache).
+        logprobs: per generated token, when `SamplingParams.logprobs` asked and the provider reported them.
     """
 
     value: T | str
@@ -107,6 +125,7 @@ class Completion(Generic[T]):
     latency_s: float = 0.0
     finish_reason: str | None = None
     attempts: int = 1
+    logprobs: tuple[TokenLogprob, ...] = ()
 
 
 class BackendError(Exception):
@@ -210,6 +229,7 @@ def completion_record(completion: Completion[Any]) -> dict[str, Any]:
         "model": completion.model,
         "raw": completion.raw,
         "finish_reason": completion.finish_reason,
+        "logprobs": [token.model_dump() for token in completion.logprobs],
     }
 
 
@@ -225,6 +245,7 @@ def completion_from_record(record: dict[str, Any], response_model: type[T] | Non
         latency_s=0.0,
         finish_reason=record.get("finish_reason"),
         attempts=0,
+        logprobs=tuple(TokenLogprob(**token) for token in record.get("logprobs") or ()),
     )
 
 

@@ -26,6 +26,7 @@ from typing import Any, cast
 from pydantic import BaseModel
 
 from judges.backend import Backend, BackendError, SamplingParams, as_messages
+from judges.confidence import outcome_probabilities
 from judges.verdicts import (
     CombinedOutcome,
     PairwiseJudgement,
@@ -36,8 +37,9 @@ from judges.verdicts import (
 from rubrics.outcomes import Order, combine_orders, to_canonical
 from rubrics.render import render_pairwise_messages
 
-DEFAULT_JUDGE_PARAMS = SamplingParams(temperature=0.0, max_tokens=256, seed=0)
-"""Greedy, bounded: a verdict is a few enum fields and a rationale of at most 300 characters."""
+DEFAULT_JUDGE_PARAMS = SamplingParams(temperature=0.0, max_tokens=256, seed=0, logprobs=5)
+"""Greedy, bounded: a verdict is a few enum fields and a rationale of at most 300 characters; the top 5
+alternatives of each token are recorded where the provider reports them (the judge's confidence)."""
 
 
 def _check_orders(orders: Sequence[str]) -> tuple[Order, ...]:
@@ -135,11 +137,13 @@ class PairwiseJudge:
             )
         answer = cast(BaseModel, completion.value)  # a structured call returns the response model
         said = answer.overall  # type: ignore[attr-defined]
+        seen = outcome_probabilities(completion.raw, completion.logprobs)
         return PairwiseVerdict(
             **common,
             outcome=to_canonical(said, order),
             presented_outcome=said,
             criteria={cid: to_canonical(value, order) for cid, value in criteria_answers(answer).items()},
+            probabilities=None if seen is None else {to_canonical(k, order): p for k, p in seen.items()},
             confidence=answer.confidence,  # type: ignore[attr-defined]
             rationale=answer.rationale,  # type: ignore[attr-defined]
             usage=completion.usage,

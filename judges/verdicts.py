@@ -172,6 +172,8 @@ class PairwiseVerdict(Provenance):
     outcome: Outcome | None
     presented_outcome: Outcome | None = None
     criteria: dict[str, Outcome] = Field(default_factory=dict)
+    probabilities: dict[Outcome, float] | None = None
+    """The judge's probability of each overall outcome (canonical order) from token logprobs, when reported."""
     confidence: int | None = None
     rationale: str | None = None
     error: str | None = None

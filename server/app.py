@@ -1,6 +1,7 @@
 """The FastAPI application: `create_app(settings)` builds everything; nothing happens at import time.
 
->>> app = create_app(Settings(home="/tmp/rubricate-app-doctest"))
+>>> import tempfile
+>>> app = create_app(Settings(home=tempfile.mkdtemp(prefix="rubricate-app-")))
 >>> app.title
 'rubricate'
 """

@@ -17,6 +17,7 @@ import asyncio
 import json
 import os
 import time
+from collections import Counter
 from pathlib import Path
 
 from judges import local_model
@@ -29,6 +30,7 @@ from server.review import ReviewSettings
 from server.rubric_registry import publish, resolve
 from server.settings import Settings
 from server.storage import Repository, Store, open_store
+from server.storage.tables import Pair, Verdict
 
 DEFAULT_DATA = Path("../shared/data/pandalm")
 MODEL_CACHE = Path("~/.cache/rubricate/models")
@@ -78,6 +80,7 @@ def start_model(settings: Settings) -> tuple[local_model.ServerHandle, bool]:
         port=local_model.free_port(),
         served_name=prepared.served_name,
         ready_timeout=900,
+        dtype=settings.model_dtype,
     )
     return handle, True
 
@@ -89,6 +92,21 @@ def _f(value: float | None) -> str:
 def describe(result: JobResult) -> str:
     rate = f"{result.rate_per_s:.2f}/s, {result.completion_tokens / result.elapsed_s:.0f} tokens/s out"
     return f"{result.elapsed_s:.1f} s ({rate})" if result.elapsed_s else "nothing to do"
+
+
+def failures(store: Store, project_id: int, judge_model: str | None = None) -> str:
+    """Failed verdicts of a project by kind, e.g. `0` or `3 (incomplete 2, timeout 1)`."""
+    with store.read() as session:
+        query = (
+            session.query(Verdict.meta)
+            .join(Pair, Pair.id == Verdict.pair_id)
+            .filter(Pair.project_id == project_id, Verdict.outcome.is_(None))
+        )
+        if judge_model is not None:
+            query = query.filter(Verdict.judge_model == judge_model)
+        kinds = Counter(str((meta or {}).get("error_kind")) for (meta,) in query)
+    total = sum(kinds.values())
+    return f"{total} ({', '.join(f'{k} {n}' for k, n in sorted(kinds.items()))})" if total else "0"
 
 
 def main() -> None:
@@ -134,6 +152,7 @@ def main() -> None:
     step(4, "serving the embedded model (SmolLM2-135M-Instruct) with vLLM on 127.0.0.1")
     handle, started_here = start_model(settings)
     detail(f"{handle.litellm_model} at {handle.api_base} (ready in {handle.ready_s or 0:.0f} s; log {handle.log_path})")
+    detail(f"dtype {handle.dtype}: {handle.dtype_reason}")
     settings = settings.model_copy(update={"model_base_url": handle.api_base, "judge_model": handle.litellm_model})
     backend = make_backend(settings, store)
 
@@ -153,7 +172,7 @@ def main() -> None:
         judged = asyncio.run(judge_job(store, drafts, backend, JudgeRequest(rubric=DEMO_RUBRIC)))
         pairs = max(judged.items, 1)
         detail(
-            f"{judged.verdicts} verdicts for {judged.items} pairs; failed {judged.failed}; "
+            f"{judged.verdicts} verdicts for {judged.items} pairs; failed {failures(store, drafts.id)}; "
             f"inconsistent across orders {judged.inconsistent}/{judged.items} ({judged.inconsistent / pairs:.0%}); "
             f"{describe(judged)}"
         )
@@ -164,8 +183,8 @@ def main() -> None:
             judge_job(store, pandalm, backend, JudgeRequest(rubric=DEMO_RUBRIC, limit=args.judge_pairs))
         )
         detail(
-            f"{scored.verdicts} verdicts, {scored.failed} failed, {scored.inconsistent} inconsistent; "
-            f"{describe(scored)}"
+            f"{scored.verdicts} verdicts, failed {failures(store, pandalm.id, settings.judge_model)}, "
+            f"{scored.inconsistent} inconsistent; {describe(scored)}"
         )
     finally:
         if started_here and not args.keep_model:

@@ -38,6 +38,8 @@ def make_backend(settings: Settings, store: Store, model: str | None = None) -> 
         api_base=settings.model_base_url if local else None,
         api_key=settings.model_api_key,
         max_concurrency=settings.max_concurrency,
+        stall_timeout_s=settings.stall_timeout_s,
         timeout_s=settings.request_timeout_s,
+        stream=settings.model_stream,
         cache=StoreCache(store),
     )

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,7 +29,16 @@ class Settings(BaseSettings):
     model_api_key: str | None = None
     max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
     max_concurrency: int = Field(default=32, ge=1)
-    request_timeout_s: float = Field(default=120.0, gt=0)
+    stall_timeout_s: float = Field(
+        default=120.0, gt=0, description="A model call fails as `timeout` after this long with no progress at all."
+    )
+    request_timeout_s: float | None = Field(
+        default=None, gt=0, description="Optional cap on one request's total time; off by default."
+    )
+    model_stream: bool = Field(default=True, description="Stream model answers; off for providers that cannot.")
+    model_dtype: Literal["auto", "bfloat16", "float32"] = Field(
+        default="auto", description="The embedded vLLM model's dtype; auto picks it from the CPU."
+    )
 
     @field_validator("home")
     @classmethod

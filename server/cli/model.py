@@ -57,11 +57,15 @@ def serve(
     served_name: Annotated[str | None, typer.Option(help="Name clients use; default: the model's.")] = None,
     foreground: Annotated[bool, typer.Option("--foreground", help="Stay attached until the server exits.")] = False,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the server to answer.")] = 900.0,
+    dtype: Annotated[
+        str | None, typer.Option(help="auto, bfloat16 or float32; default RUBRICATE_MODEL_DTYPE (auto: from the CPU).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Start vLLM's OpenAI-compatible server in the background; return once it answers."""
     _logging()
-    home = settings().home
+    config = settings()
+    home = config.home
     with user_errors():
         if model is None:
             prepared = local_model.prepare(home, cache_dir=SHARED_CACHE)
@@ -74,33 +78,36 @@ def serve(
             served_name=served_name,
             foreground=foreground,
             ready_timeout=timeout,
+            dtype=dtype or config.model_dtype,
         )
     emit(
         asdict(handle) | {"api_base": handle.api_base, "litellm_model": handle.litellm_model},
         as_json,
         lambda: out.print(
-            f"vLLM serves {handle.litellm_model} at {handle.api_base} (pid {handle.pid}, "
-            f"ready in {handle.ready_s or 0:.0f} s, log {handle.log_path})"
+            f"vLLM serves {handle.litellm_model} at {handle.api_base} in {handle.dtype} ({handle.dtype_reason}; "
+            f"pid {handle.pid}, ready in {handle.ready_s or 0:.0f} s, log {handle.log_path})"
         ),
     )
 
 
 @app.command()
 def status(as_json: JsonOpt = False) -> None:
-    """Whether the recorded vLLM server runs and answers."""
-    handle = local_model.status(settings().home)
+    """Whether the recorded vLLM server runs and answers, and in which dtype (and why)."""
+    config = settings()
+    handle = local_model.status(config.home)
+    choice = local_model.choose_dtype(local_model.cpu_flags(), config.model_dtype)
     data = (
         None
         if handle is None
         else asdict(handle) | {"api_base": handle.api_base, "ready": local_model.is_ready(handle)}
     )
     emit(
-        {"server": data},
+        {"server": data, "dtype": {"dtype": choice.dtype, "reason": choice.reason}},
         as_json,
         lambda: out.print(
-            "no vLLM server is running"
+            f"no vLLM server is running; it would run in {choice.dtype} ({choice.reason})"
             if data is None
-            else f"vLLM pid {data['pid']} at {data['api_base']}: "
+            else f"vLLM pid {data['pid']} at {data['api_base']} in {data['dtype']} ({data['dtype_reason']}): "
             + ("ready" if data["ready"] else "starting or not answering")
         ),
     )

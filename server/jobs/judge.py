@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from judges.backend import Backend, SamplingParams
+from judges.confidence import VLLM_LOGPROBS
 from judges.pairwise import DEFAULT_JUDGE_PARAMS, PairwiseJudge
 from judges.verdicts import PairwiseJudgement, PairwiseVerdict
 from rubrics.outcomes import Order
@@ -70,8 +71,17 @@ def verdict_fields(verdict: PairwiseVerdict) -> dict[str, Any]:
             "error_kind": verdict.error_kind,
             "cached": verdict.cached,
             "rubric": verdict.rubric_ref,
+            "probabilities": verdict.probabilities,
+            "probabilities_source": probabilities_source(verdict),
         },
     }
+
+
+def probabilities_source(verdict: PairwiseVerdict) -> str | None:
+    """What a verdict's outcome probabilities are: vLLM's post-grammar raw logprobs, or the provider's."""
+    if verdict.probabilities is None:
+        return None
+    return VLLM_LOGPROBS if verdict.judge_model.startswith("hosted_vllm/") else "provider logprobs"
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """Engine and transactions: SQLite in WAL mode with IMMEDIATE write transactions, or PostgreSQL.
 
->>> store = Store("sqlite:////tmp/rubricate-doctest.db")
+>>> import tempfile
+>>> store = Store(f"sqlite:///{tempfile.mkdtemp(prefix='rubricate-db-')}/rubricate.db")
 >>> with store.read() as session:
 ...     session.execute(text("select 1")).scalar()
 1

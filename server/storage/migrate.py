@@ -1,7 +1,8 @@
 """Schema management: the schema is made and upgraded by Alembic migrations, never create_all.
 
+>>> import tempfile
 >>> from server.storage.db import Store
->>> upgrade(Store("sqlite:////tmp/rubricate-migrate-doctest.db"))
+>>> upgrade(Store(f"sqlite:///{tempfile.mkdtemp(prefix='rubricate-migrate-')}/rubricate.db"))
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ A repository wraps one session (one transaction from `Store.read()` / `Store.wri
 writes appends an audit event in the same transaction, by the store's flush hook (:mod:`server.storage.audit`).
 
 >>> from server.storage import open_store
->>> store = open_store("sqlite:////tmp/rubricate-repo-doctest.db")
+>>> import tempfile
+>>> store = open_store(f"sqlite:///{tempfile.mkdtemp(prefix='rubricate-repo-')}/rubricate.db")
 >>> with store.write() as session:
 ...     repo = Repository(session)
 ...     project = repo.get_or_create_project("demo")

@@ -90,6 +90,11 @@ def test_draft_then_judge_through_the_cli_and_resume(home: Path, env: dict[str, 
         assert v.params["temperature"] == 0.0 and v.params["max_tokens"] == 256 and v.params["seed"] == 0
         if v.error is None:
             assert v.outcome in ("a", "b", "tie") and v.usage["completion_tokens"] > 0 and v.raw
+            # the judge's confidence from vLLM's token logprobs, in canonical order, in either order shown
+            probabilities = v.meta["probabilities"]
+            assert set(probabilities) == {"a", "b", "tie"} and abs(sum(probabilities.values()) - 1) < 1e-6
+            assert probabilities[v.outcome] > 0  # the outcome it chose carries mass
+            assert v.meta["probabilities_source"].startswith("vllm raw_logprobs")
         else:
             assert v.outcome is None and v.meta["error_kind"]
     assert sum(v.error is not None for v in verdicts) == judged["failed"]

@@ -76,7 +76,14 @@ async def test_judge_job_stores_provenance_counts_inconsistency_and_resumes(db: 
     assert len(stored) == 6 and {v.order for v in stored} == {"ab", "ba"}
     for v in stored:
         assert v.rubric_version_id is not None and v.judge_model == "fake/judge" and v.meta["rubric"] == "hhh@1.0.0"
-        assert v.params == {"temperature": 0.0, "top_p": 1.0, "max_tokens": 200, "seed": 0, "timeout_s": None}
+        assert v.params == {
+            "temperature": 0.0,
+            "top_p": 1.0,
+            "max_tokens": 200,
+            "seed": 0,
+            "timeout_s": None,
+            "logprobs": 5,
+        }
         assert v.usage == (
             {"prompt_tokens": 0, "completion_tokens": 0} if v.error else {"prompt_tokens": 11, "completion_tokens": 7}
         )

@@ -29,6 +29,45 @@ def test_vllm_command_uses_the_module_path_and_cpu_friendly_flags() -> None:
     assert command[-1] == "--x"
 
 
+def test_vllm_command_runs_the_chosen_dtype() -> None:
+    command = local_model.vllm_command("/m", host="127.0.0.1", port=8123, served_name="smol", dtype="float32")
+    assert command[command.index("--dtype") + 1] == "float32"
+
+
+@pytest.mark.parametrize(
+    ("flags", "setting", "dtype"),
+    [
+        ({"avx", "fma", "f16c"}, "auto", "float32"),  # the AVX-only EPYC: bf16 emulated, 3.3x slower
+        ({"avx2", "avx512f", "avx512bw"}, "auto", "float32"),  # AVX-512 without BF16 (Skylake-SP)
+        ({"avx512f", "avx512_bf16"}, "auto", "bfloat16"),  # Cooper Lake, Zen 4
+        ({"avx512f", "amx_bf16", "avx512_bf16"}, "auto", "bfloat16"),  # Sapphire Rapids
+        ({"asimd", "bf16"}, "auto", "bfloat16"),  # ARMv8.6 with BF16
+        (set(), "auto", "float32"),  # flags unreadable
+        ({"avx"}, "bfloat16", "bfloat16"),  # RUBRICATE_MODEL_DTYPE wins
+        ({"amx_bf16"}, "float32", "float32"),
+    ],
+)
+def test_dtype_follows_the_cpu_unless_set(flags: set[str], setting: str, dtype: str) -> None:
+    choice = local_model.choose_dtype(flags, setting)
+    assert choice.dtype == dtype
+    assert ("RUBRICATE_MODEL_DTYPE" in choice.reason) == (setting != "auto")
+
+
+def test_unknown_dtype_setting_is_refused() -> None:
+    with pytest.raises(ValueError, match="auto, bfloat16 or float32"):
+        local_model.choose_dtype({"avx"}, "float16")
+
+
+def test_cpu_flags_read_x86_and_arm_cpuinfo(tmp_path: Path) -> None:
+    x86 = tmp_path / "x86"
+    x86.write_text("processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu avx fma f16c\n\nprocessor\t: 1\n")
+    arm = tmp_path / "arm"
+    arm.write_text("processor\t: 0\nFeatures\t: fp asimd bf16 i8mm\n")
+    assert local_model.cpu_flags(x86) == {"fpu", "avx", "fma", "f16c"}
+    assert local_model.cpu_flags(arm) == {"fp", "asimd", "bf16", "i8mm"}
+    assert local_model.cpu_flags(tmp_path / "missing") == frozenset()
+
+
 def test_missing_vllm_names_the_extra_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "vllm" else real(name, *a))
