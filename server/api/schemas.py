@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from rubrics.outcomes import Outcome
+from server.api.limits import Stamp
 from server.imports.schema import ImportRow
 from server.storage.repository import PairView
 from server.storage.tables import Job, Verdict
@@ -66,7 +66,7 @@ class RankingPublic(BaseModel):
     rationale: str | None
     mode: str | None
     source: str
-    created_at: datetime
+    created_at: Stamp
 
 
 class VerdictPublic(BaseModel):
@@ -151,8 +151,8 @@ class JobPublic(BaseModel):
     params: dict[str, Any]
     result: dict[str, Any]
     error: str | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: Stamp
+    updated_at: Stamp
     errors: list[dict[str, str]] = Field(default_factory=list)
 
     @classmethod

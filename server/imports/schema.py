@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rubrics.outcomes import Outcome
+from server.text import bad_text
 
 ROLES = {"system", "user", "assistant", "tool"}
 
@@ -74,6 +75,14 @@ class ImportRow(BaseModel):
     labels: list[ImportLabel] = Field(default_factory=list)
     verdicts: list[ImportVerdict] = Field(default_factory=list)
     meta: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        found = bad_text(value)
+        if found:
+            raise ValueError(f"{found[0]}: {found[1]}")
+        return value
 
     @field_validator("id", mode="before")
     @classmethod

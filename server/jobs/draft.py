@@ -33,7 +33,7 @@ class DraftRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     n: int = Field(default=2, ge=2, le=32, description="Candidates per prompt; pairs are formed from them.")
-    limit: int | None = Field(default=None, ge=1, description="Only the first L prompts.")
+    limit: int | None = Field(default=None, ge=1, le=2**63 - 1, description="Only the first L prompts.")
     model: str | None = Field(default=None, description="litellm model; default RUBRICATE_JUDGE_MODEL.")
     temperature: float = Field(default=DRAFT_PARAMS.temperature, ge=0.0, le=2.0)
     top_p: float = Field(default=DRAFT_PARAMS.top_p, gt=0.0, le=1.0)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query
 from server.agreement.reports import AgreementReport, CompareReport, ReportOptions, agreement_report, compare_report
 from server.api.deps import CurrentUser, ReadSession, check_project
 from server.api.errors import error_responses
+from server.api.limits import Id
 from server.storage import Repository
 
 router = APIRouter(tags=["agreement"])
@@ -28,7 +29,7 @@ Seed = Annotated[int, Query(description="Seed of the bootstrap.")]
     "/projects/{project_id}/agreement", response_model=AgreementReport, responses=error_responses(401, 404, 422)
 )
 def agreement(
-    project_id: int,
+    project_id: Id,
     user: CurrentUser,
     session: ReadSession,
     rubric: str | None = Query(default=None, description="NAME@VERSION (or NAME: its newest version)."),
@@ -61,7 +62,7 @@ def agreement(
     "/projects/{project_id}/agreement/compare", response_model=CompareReport, responses=error_responses(401, 404, 422)
 )
 def compare(
-    project_id: int,
+    project_id: Id,
     user: CurrentUser,
     session: ReadSession,
     old: str = Query(description="NAME@VERSION before the edit."),

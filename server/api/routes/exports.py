@@ -8,11 +8,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, BackgroundTasks
+from fastapi import APIRouter, BackgroundTasks, HTTPException
 from fastapi.responses import FileResponse
 
 from server.api.deps import CurrentUser, ReadSession, SettingsDep, StoreDep, check_project
 from server.api.errors import error_responses
+from server.api.limits import Id
 from server.export.stored import ExportOptions, export_project
 from server.storage import NotFound, Repository
 
@@ -21,13 +22,16 @@ router = APIRouter(tags=["export"])
 
 @router.post("/projects/{project_id}/exports", status_code=201, responses=error_responses(401, 403, 404, 422))
 def create_export(
-    project_id: int, body: ExportOptions, user: CurrentUser, store: StoreDep, settings: SettingsDep
+    project_id: Id, body: ExportOptions, user: CurrentUser, store: StoreDep, settings: SettingsDep
 ) -> dict[str, Any]:
     """Export now (it takes seconds for tens of thousands of pairs); the reply holds the manifest."""
     with store.read() as session:
         project = check_project(Repository(session), user, project_id, "author")
     out = settings.home / "exports" / project.name / uuid.uuid4().hex[:12]
-    job_id, manifest = export_project(store, project, body, out, actor=user)
+    try:
+        job_id, manifest = export_project(store, project, body, out, actor=user)
+    except ValueError as exc:  # options that do not fit the project's data (an unknown judge, …)
+        raise HTTPException(422, str(exc)) from None
     return {"job": job_id, "manifest": manifest.model_dump(mode="json")}
 
 

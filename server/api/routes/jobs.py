@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from server.api.deps import CurrentUser, ReadSession, SettingsDep, StoreDep, check_project
 from server.api.errors import error_responses
+from server.api.limits import Id
 from server.api.schemas import JobPublic
 from server.jobs import DraftRequest, JudgeRequest, draft_job, judge_job, start_in_background
 from server.llm import make_backend
@@ -49,7 +50,7 @@ def _start(
     responses=error_responses(401, 403, 404, 422),
 )
 def start_draft(
-    project_id: int, body: DraftRequest, user: CurrentUser, store: StoreDep, settings: SettingsDep
+    project_id: Id, body: DraftRequest, user: CurrentUser, store: StoreDep, settings: SettingsDep
 ) -> JobStarted:
     """Draft candidates in the background; a job with the same parameters resumes where it stopped."""
     return _start("draft", draft_job, project_id, body, user, store, settings)
@@ -62,7 +63,7 @@ def start_draft(
     responses=error_responses(401, 403, 404, 422),
 )
 def start_judge(
-    project_id: int, body: JudgeRequest, user: CurrentUser, store: StoreDep, settings: SettingsDep
+    project_id: Id, body: JudgeRequest, user: CurrentUser, store: StoreDep, settings: SettingsDep
 ) -> JobStarted:
     """Judge pairs under a rubric version in the background (both orders by default)."""
     return _start("judge", judge_job, project_id, body, user, store, settings)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, HTTPException, Query
 
 from server.api.deps import CurrentUser, ReadSession, StoreDep, check_project, project_role, require_role
 from server.api.errors import error_responses
+from server.api.limits import Id, Offset
 from server.api.schemas import (
     AnnotatorCreate,
     AnnotatorCreated,
@@ -44,7 +45,7 @@ def create_project(body: ProjectCreate, user: CurrentUser, store: StoreDep) -> P
 
 
 @router.get("/projects/{project_id}", response_model=ProjectPublic, responses=error_responses(401, 404))
-def get_project(project_id: int, user: CurrentUser, session: ReadSession) -> ProjectPublic:
+def get_project(project_id: Id, user: CurrentUser, session: ReadSession) -> ProjectPublic:
     repo = Repository(session)
     project, role = project_role(repo, user, project_id)
     return ProjectPublic(
@@ -62,7 +63,7 @@ def get_project(project_id: int, user: CurrentUser, session: ReadSession) -> Pro
     response_model=AnnotatorPublic,
     responses=error_responses(401, 403, 404, 422),
 )
-def add_member(project_id: int, body: MemberAdd, user: CurrentUser, store: StoreDep) -> AnnotatorPublic:
+def add_member(project_id: Id, body: MemberAdd, user: CurrentUser, store: StoreDep) -> AnnotatorPublic:
     with store.write() as session:
         repo = Repository(session, user)
         project = check_project(repo, user, project_id, "author")
@@ -78,7 +79,7 @@ def add_member(project_id: int, body: MemberAdd, user: CurrentUser, store: Store
     response_model=ImportSummary,
     responses=error_responses(401, 403, 404, 413, 422),
 )
-def import_into(project_id: int, body: ImportRequest, user: CurrentUser, store: StoreDep) -> ImportSummary:
+def import_into(project_id: Id, body: ImportRequest, user: CurrentUser, store: StoreDep) -> ImportSummary:
     with store.read() as session:
         project = check_project(Repository(session), user, project_id, "author")
     return import_rows(
@@ -88,10 +89,10 @@ def import_into(project_id: int, body: ImportRequest, user: CurrentUser, store: 
 
 @router.get("/projects/{project_id}/pairs", response_model=Page, responses=error_responses(401, 404))
 def list_pairs(
-    project_id: int,
+    project_id: Id,
     user: CurrentUser,
     session: ReadSession,
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
     limit: int = Query(50, ge=1, le=500),
 ) -> Page:
     repo = Repository(session)
@@ -108,7 +109,7 @@ def list_pairs(
 
 
 @router.get("/pairs/{pair_id}", response_model=PairPublic, responses=error_responses(401, 404))
-def get_pair(pair_id: int, user: CurrentUser, session: ReadSession) -> PairPublic:
+def get_pair(pair_id: Id, user: CurrentUser, session: ReadSession) -> PairPublic:
     repo = Repository(session)
     pair = repo.pair(pair_id)
     _, role = project_role(repo, user, pair.project_id)
