@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import httpx
 
@@ -60,3 +61,18 @@ def test_405_names_the_allowed_methods(api: Api) -> None:
     reply = api.client.delete("/projects", headers=api.auth())
     _shape(reply, 405)
     assert set(reply.headers["allow"].replace(" ", "").split(",")) == {"GET", "POST"}
+
+
+def test_chunked_body_over_the_limit_is_413(api: Api) -> None:
+    """Issue 13 item 5: no Content-Length (Transfer-Encoding: chunked), 40 × the limit → 413, not 400."""
+    pid = _project(api)
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"rows": ['
+        for _ in range(2500):  # ~2.5 MiB against the 64 KiB test limit
+            yield b'{"prompt": "' + b"x" * 1000 + b'"},'
+        yield b'{"prompt": "end"}]}'
+
+    headers = api.auth() | {"Content-Type": "application/json"}
+    reply = api.client.post(f"/projects/{pid}/import", content=chunks(), headers=headers)
+    assert "over" in _shape(reply, 413)["message"]
