@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from judges.backend import Backend, SamplingParams
 from judges.drafter import Draft, Drafter, form_pairs
@@ -41,6 +41,14 @@ class DraftRequest(BaseModel):
     seed: int = Field(default=0, description="Base seed; candidate i is sampled with seed + i.")
     pairs: Literal["all", "sample"] = "all"
     pairs_per_prompt: int | None = Field(default=None, ge=1, description="With pairs=sample: how many per prompt.")
+
+    @model_validator(mode="after")
+    def _pairs_options_agree(self) -> DraftRequest:
+        if self.pairs == "sample" and self.pairs_per_prompt is None:
+            raise ValueError("pairs_per_prompt: pairs=sample needs pairs_per_prompt (how many pairs per prompt)")
+        if self.pairs == "all" and self.pairs_per_prompt is not None:
+            raise ValueError("pairs_per_prompt: only with pairs=sample (pairs=all forms every pair)")
+        return self
 
     def params(self) -> SamplingParams:
         return SamplingParams(
