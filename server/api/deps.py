@@ -77,3 +77,12 @@ def check_project(repo: Repository, user: Annotator, project_id: int, minimum: s
     if RANK[role] < RANK[minimum]:
         raise HTTPException(403, f"this needs the {minimum} role in project {project.name}; you are {role}")
     return project
+
+
+def check_within(repo: Repository, user: Annotator, project_id: int, what: str, minimum: str = "viewer") -> Project:
+    """`check_project` for an object (`what`, e.g. "pair 7") that lives in the project: a caller who may
+    not see the project gets "`what` not found", which names neither the project nor its id."""
+    try:
+        return check_project(repo, user, project_id, minimum)
+    except NotFound:
+        raise NotFound(f"{what} not found") from None

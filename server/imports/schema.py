@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from rubrics.outcomes import Outcome
+from rubrics.outcomes import Order, Outcome
 from server.text import bad_text
 
 ROLES = {"system", "user", "assistant", "tool"}
@@ -50,7 +50,7 @@ class ImportVerdict(BaseModel):
     model_config = ConfigDict(extra="forbid")
     judge: str = Field(min_length=1, max_length=200)
     outcome: Outcome | None = None
-    order: str = "ab"
+    order: Order = Field(default="ab", description="Presentation order the judge saw: ab or ba.")
     rationale: str | None = None
     raw: str | None = None
     error: str | None = None
@@ -67,7 +67,9 @@ class ImportRow(BaseModel):
     """One record of an import file, after field mapping."""
 
     model_config = ConfigDict(extra="forbid")
-    id: str | None = Field(default=None, description="External id; makes the pair's identity stable.")
+    id: str | None = Field(
+        default=None, min_length=1, max_length=256, description="External id; makes the pair's identity stable."
+    )
     prompt: str | list[Message]
     response_a: str | None = None
     response_b: str | None = None

@@ -14,6 +14,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from server.storage.append_only import protect_audit
 from server.storage.db import Store
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -31,6 +32,7 @@ def upgrade(store: Store, revision: str = "head") -> None:
         config = _config()
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+        protect_audit(connection)
         connection.commit()
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, BackgroundTasks, HTTPException
 from fastapi.responses import FileResponse
 
-from server.api.deps import CurrentUser, ReadSession, SettingsDep, StoreDep, check_project
+from server.api.deps import CurrentUser, ReadSession, SettingsDep, StoreDep, check_project, check_within
 from server.api.errors import error_responses
 from server.api.limits import Id
 from server.export.stored import ExportOptions, export_project
@@ -42,7 +42,7 @@ def download(job_id: str, user: CurrentUser, session: ReadSession, tasks: Backgr
     job = repo.job(job_id)
     if job.kind != "export" or job.status != "done" or job.project_id is None:
         raise NotFound(f"export {job_id} not found")
-    check_project(repo, user, job.project_id, "viewer")
+    check_within(repo, user, job.project_id, f"export {job_id}", "viewer")
     folder = Path(job.result["out"])
     if not folder.is_dir():
         raise NotFound(f"export {job_id}: its files are gone from {folder}")

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from server.api.deps import CurrentUser, ReadSession, SettingsDep, StoreDep, check_project
+from server.api.deps import CurrentUser, ReadSession, SettingsDep, StoreDep, check_project, check_within
 from server.api.errors import error_responses
 from server.api.limits import Id
 from server.api.schemas import JobPublic
@@ -75,6 +75,6 @@ def get_job(job_id: str, user: CurrentUser, session: ReadSession) -> JobPublic:
     repo = Repository(session)
     job = repo.job(job_id)
     if job.project_id is not None:
-        check_project(repo, user, job.project_id)
+        check_within(repo, user, job.project_id, f"job {job_id!r}")
     errors = [{"item": e.item, "error": e.error} for e in repo.job_errors(job_id)]
     return JobPublic.of(job, errors)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Query
 
-from server.api.deps import CurrentUser, ReadSession, StoreDep, check_project, project_role, require_role
+from server.api.deps import CurrentUser, ReadSession, StoreDep, check_project, check_within, project_role, require_role
 from server.api.errors import error_responses
 from server.api.limits import Id, Offset
 from server.api.schemas import (
@@ -112,6 +112,7 @@ def list_pairs(
 def get_pair(pair_id: Id, user: CurrentUser, session: ReadSession) -> PairPublic:
     repo = Repository(session)
     pair = repo.pair(pair_id)
+    check_within(repo, user, pair.project_id, f"pair {pair_id}")
     _, role = project_role(repo, user, pair.project_id)
     return PairPublic.of(repo.pair_views([pair])[0], with_labels=role != "reviewer")
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rubrics.outcomes import Outcome
 from rubrics.render import render_guidelines
 from rubrics.schema import Rubric
-from server.api.deps import CurrentUser, ReadSession, StoreDep, check_project
+from server.api.deps import CurrentUser, ReadSession, StoreDep, check_project, check_within
 from server.api.errors import error_responses
 from server.api.limits import Id, Stamp
 from server.review import (
@@ -146,7 +146,7 @@ def rank(
 ) -> RankingReceipt:
     with store.read() as session:
         repo = Repository(session)
-        check_project(repo, user, repo.assignment(assignment_id).project_id, "reviewer")
+        check_within(repo, user, repo.assignment(assignment_id).project_id, f"assignment {assignment_id}", "reviewer")
     ranking, created = submit_ranking(store, assignment_id, user, body, idempotency_key)
     if not created:
         response.status_code = 200
@@ -157,7 +157,7 @@ def rank(
 def skip(assignment_id: Id, body: SkipSubmission, user: CurrentUser, store: StoreDep) -> None:
     with store.read() as session:
         repo = Repository(session)
-        check_project(repo, user, repo.assignment(assignment_id).project_id, "reviewer")
+        check_within(repo, user, repo.assignment(assignment_id).project_id, f"assignment {assignment_id}", "reviewer")
     skip_assignment(store, assignment_id, user, body)
 
 
@@ -175,7 +175,7 @@ def adjudicate(pair_id: Id, body: AdjudicationBody, user: CurrentUser, store: St
     with store.write() as session:
         repo = Repository(session, user)
         pair = repo.pair(pair_id)
-        check_project(repo, user, pair.project_id, "author")
+        check_within(repo, user, pair.project_id, f"pair {pair_id}", "author")
         adjudication = repo.set_adjudication(pair, user, body.outcome, body.note)
         return {"pair_id": pair_id, "outcome": adjudication.outcome, "note": adjudication.note}
 
@@ -185,6 +185,6 @@ def set_gold(pair_id: Id, body: GoldBody, user: CurrentUser, store: StoreDep) ->
     with store.write() as session:
         repo = Repository(session, user)
         pair = repo.pair(pair_id)
-        check_project(repo, user, pair.project_id, "author")
+        check_within(repo, user, pair.project_id, f"pair {pair_id}", "author")
         repo.set_gold(pair, body.outcome)
         return {"pair_id": pair_id, "is_gold": pair.is_gold, "gold_outcome": pair.gold_outcome}
