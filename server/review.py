@@ -33,8 +33,9 @@ from server.labels import (
 )
 from server.rubric_registry import resolve
 from server.storage import Conflict, Repository, Store
+from server.storage.repos.annotators import Person
 from server.storage.repository import PairView
-from server.storage.tables import Annotator, Assignment, Ranking
+from server.storage.tables import Assignment, Ranking
 
 SkipReason = Literal["unclear_guideline", "ambiguous_item", "broken_item", "other"]
 
@@ -80,7 +81,7 @@ def _order(assignment: Assignment) -> Order:
 
 
 def next_assignment(
-    store: Store, project_id: int, annotator: Annotator, rng: random.Random | None = None
+    store: Store, project_id: int, annotator: Person, rng: random.Random | None = None
 ) -> Assignment | None:
     """The reviewer's pending assignment, or a new one; None when nothing is left for them.
 
@@ -160,7 +161,7 @@ def _same_submission(ranking: Ranking, body: RankingSubmission, order: Order) ->
 
 
 def submit_ranking(
-    store: Store, assignment_id: int, annotator: Annotator, body: RankingSubmission, idempotency_key: str
+    store: Store, assignment_id: int, annotator: Person, body: RankingSubmission, idempotency_key: str
 ) -> tuple[Ranking, bool]:
     """Store the ranking for an assignment; returns (ranking, created). A retry with the same key returns
     the first ranking and creates nothing."""
@@ -198,7 +199,7 @@ def submit_ranking(
         return ranking, True
 
 
-def skip_assignment(store: Store, assignment_id: int, annotator: Annotator, body: SkipSubmission) -> Assignment:
+def skip_assignment(store: Store, assignment_id: int, annotator: Person, body: SkipSubmission) -> Assignment:
     """Record a skip with its reason; the pair's slot goes back to the queue for someone else."""
     with store.write() as session:
         repo = Repository(session, annotator)

@@ -13,7 +13,8 @@ from pydantic import BaseModel
 from rubrics.schema import Rubric
 from rubrics.versions import VersionConflict, check_publish, content_hash, parse_ref, version_key
 from server.storage import Conflict, NotFound, Repository, Store
-from server.storage.tables import Annotator, RubricVersion
+from server.storage.repos.annotators import Person
+from server.storage.tables import RubricVersion
 
 
 class Published(BaseModel):
@@ -23,7 +24,7 @@ class Published(BaseModel):
     id: int
 
 
-def publish(store: Store, rubric: Rubric, actor: Annotator | None = None) -> Published:
+def publish(store: Store, rubric: Rubric, actor: Person | None = None) -> Published:
     """Publish `rubric` as `name@version` (idempotent for identical content)."""
     with store.write() as session:
         repo = Repository(session, actor)

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from server.settings import Settings
 from server.storage import NotFound, Repository, Store
-from server.storage.tables import Annotator, Project
+from server.storage.repos.annotators import Person
+from server.storage.tables import Project
 
 RANK = {"viewer": 0, "reviewer": 1, "author": 2, "admin": 3}
 bearer = HTTPBearer(auto_error=False, description="An API token from `rubricate init` or `rubricate annotator add`")
@@ -33,7 +34,7 @@ StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def current_user(store: StoreDep, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Annotator:
+def current_user(store: StoreDep, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Person:
     if credentials is None:
         raise HTTPException(401, "missing bearer token (Authorization: Bearer <token>)")
     with store.read() as session:
@@ -43,7 +44,7 @@ def current_user(store: StoreDep, credentials: HTTPAuthorizationCredentials | No
     return annotator
 
 
-CurrentUser = Annotated[Annotator, Depends(current_user)]
+CurrentUser = Annotated[Person, Depends(current_user)]
 
 
 def read_session(store: StoreDep) -> Iterator[Session]:
@@ -54,13 +55,13 @@ def read_session(store: StoreDep) -> Iterator[Session]:
 ReadSession = Annotated[Session, Depends(read_session)]
 
 
-def require_role(user: Annotator, minimum: str) -> None:
+def require_role(user: Person, minimum: str) -> None:
     """Refuse (403) a caller whose global role is below `minimum`."""
     if RANK[user.role] < RANK[minimum]:
         raise HTTPException(403, f"this needs the {minimum} role or higher; you are {user.role}")
 
 
-def project_role(repo: Repository, user: Annotator, project_id: int) -> tuple[Project, str]:
+def project_role(repo: Repository, user: Person, project_id: int) -> tuple[Project, str]:
     """The project and the caller's role in it; 404 for non-members (admins see everything)."""
     project = repo.project(project_id)
     if user.role == "admin":
@@ -71,7 +72,7 @@ def project_role(repo: Repository, user: Annotator, project_id: int) -> tuple[Pr
     return project, member.role
 
 
-def check_project(repo: Repository, user: Annotator, project_id: int, minimum: str = "viewer") -> Project:
+def check_project(repo: Repository, user: Person, project_id: int, minimum: str = "viewer") -> Project:
     """The project if the caller is a member with at least `minimum` there, else 404/403."""
     project, role = project_role(repo, user, project_id)
     if RANK[role] < RANK[minimum]:

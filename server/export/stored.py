@@ -15,8 +15,9 @@ from server.export.trl import ExportFormat, ExportManifest, export_dataset
 from server.labels import PairLabels, RubricVersionRef, counted_versions, judgement, pair_labels, view_refs
 from server.rubric_registry import resolve
 from server.storage import Repository, Store
+from server.storage.repos.annotators import Person
 from server.storage.repository import PairView
-from server.storage.tables import Annotator, Project
+from server.storage.tables import Project
 
 
 def judges_of(views: list[PairView]) -> list[str]:
@@ -106,7 +107,7 @@ def export_project(
     options: ExportOptions,
     out: Path,
     *,
-    actor: Annotator | None = None,
+    actor: Person | None = None,
     overwrite: bool = False,
 ) -> tuple[str, ExportManifest]:
     """Export a project's labelled pairs to `out`, recorded as a job; returns (job id, manifest)."""

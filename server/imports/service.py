@@ -17,8 +17,9 @@ from server.imports.pandalm import read_pandalm
 from server.imports.readers import ImportFailed, apply_mapping, detect_preset, read_records
 from server.imports.schema import ImportRow, ImportSummary
 from server.storage import Repository, Store
+from server.storage.repos.annotators import Person
 from server.storage.repository import digest
-from server.storage.tables import Annotator, Project, Prompt, Response
+from server.storage.tables import Project, Prompt, Response
 
 
 def describe(error: ValidationError) -> str:
@@ -57,7 +58,7 @@ class _Importer:
         self.pairs = repo.pair_keys(project.id)
         self.rankings = repo.ranking_keys(project.id)
         self.verdicts = repo.verdict_keys(project.id)
-        self.annotators: dict[str, Annotator] = {}
+        self.annotators: dict[str, Person] = {}
 
     def prompt(self, row: ImportRow) -> Prompt:
         messages = row.messages()
@@ -76,7 +77,7 @@ class _Importer:
             self.summary.responses += 1
         return self.responses[key]
 
-    def annotator(self, name: str) -> Annotator:
+    def annotator(self, name: str) -> Person:
         if name not in self.annotators:
             found = self.repo.annotator_by_name(name)
             if found is None:
@@ -140,7 +141,7 @@ def import_rows(
     project: str,
     mapping: dict[str, str] | None = None,
     skip_invalid: bool = False,
-    actor: Annotator | None = None,
+    actor: Person | None = None,
     progress: Callable[[int, int], None] | None = None,
     origin: dict[str, Any] | None = None,
 ) -> ImportSummary:
@@ -172,7 +173,7 @@ def import_path(
     preset: str | None = None,
     mapping: dict[str, str] | None = None,
     skip_invalid: bool = False,
-    actor: Annotator | None = None,
+    actor: Person | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportSummary:
     """Import a file or folder (JSONL, CSV, Parquet, `datasets` folder, or a preset's folder).

@@ -28,8 +28,9 @@ from server.jobs.runner import ItemOutcome, JobResult, Progress, params_key, run
 from server.labels import VerdictLabel, judgement, verdict_label
 from server.rubric_registry import resolve
 from server.storage import Repository, Store
+from server.storage.repos.annotators import Person
 from server.storage.repository import PairView, digest
-from server.storage.tables import Annotator, Project, Verdict
+from server.storage.tables import Project, Verdict
 
 
 class JudgeRequest(BaseModel):
@@ -181,7 +182,7 @@ async def judge_job(
     backend: Backend,
     request: JudgeRequest,
     *,
-    actor: Annotator | None = None,
+    actor: Person | None = None,
     progress: Progress | None = None,
     concurrency: int = 32,
     on_start: Callable[[str], None] | None = None,

@@ -27,7 +27,8 @@ from pydantic import BaseModel
 
 from judges.backend import SamplingParams
 from server.storage import Repository, Store
-from server.storage.tables import Annotator, Job, Project
+from server.storage.repos.annotators import Person
+from server.storage.tables import Job, Project
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -98,7 +99,7 @@ def _running_key(kind: str, project: Project, params: dict[str, Any]) -> tuple[s
 
 
 def _start(
-    store: Store, kind: str, project: Project, params: dict[str, Any], total: int, actor: Annotator | None
+    store: Store, kind: str, project: Project, params: dict[str, Any], total: int, actor: Person | None
 ) -> tuple[str, bool]:
     """Reuse the unfinished job with the same kind and parameters, or create one."""
     with store.write() as session:
@@ -115,9 +116,7 @@ def _start(
 class _Tracker:
     """Counts finished and failed items and writes them to the job row (at most twice a second)."""
 
-    def __init__(
-        self, store: Store, job_id: str, total: int, progress: Progress | None, actor: Annotator | None
-    ) -> None:
+    def __init__(self, store: Store, job_id: str, total: int, progress: Progress | None, actor: Person | None) -> None:
         self.store, self.job_id, self.total, self.progress, self.actor = store, job_id, total, progress, actor
         self.done = self.failed = self.skipped = 0
         self._flushed = 0.0
@@ -166,7 +165,7 @@ async def run_job(
     project: Project,
     spec: JobSpec[Any, Any, Any],
     *,
-    actor: Annotator | None = None,
+    actor: Person | None = None,
     progress: Progress | None = None,
     concurrency: int = 16,
     on_start: Callable[[str], None] | None = None,

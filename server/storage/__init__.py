@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from server.storage.db import Store
 from server.storage.migrate import upgrade
+from server.storage.repos.annotators import Person
 from server.storage.repository import Conflict, NotFound, Repository
 
 
@@ -15,4 +16,4 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     return store
 
 
-__all__ = ["Conflict", "NotFound", "Repository", "Store", "open_store"]
+__all__ = ["Conflict", "NotFound", "Person", "Repository", "Store", "open_store"]

@@ -15,7 +15,7 @@ from server.jobs import DraftRequest, JudgeRequest, draft_job, judge_job, start_
 from server.llm import make_backend
 from server.settings import Settings
 from server.storage import Repository, Store
-from server.storage.tables import Annotator
+from server.storage.repos.annotators import Person
 
 router = APIRouter(tags=["jobs"])
 
@@ -31,7 +31,7 @@ def _start(
     job: Any,
     project_id: int,
     body: DraftRequest | JudgeRequest,
-    user: Annotator,
+    user: Person,
     store: Store,
     settings: Settings,
 ) -> JobStarted:

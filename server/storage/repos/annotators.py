@@ -1,22 +1,40 @@
-"""People and their tokens.
+"""People and their tokens; reads give frozen :class:`Person` records, never live rows.
 
 Part of :class:`server.storage.repository.Repository`, over its one session.
+
+>>> Person(id=1, name="rita", role="reviewer").role
+'reviewer'
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from sqlalchemy import func, select
 
 from server.storage.repos.base import ROLES, Conflict, UnitOfWork, hash_token, new_token
-from server.storage.tables import (
-    Annotator,
-)
+from server.storage.tables import Annotator
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """An annotator as the service reads one: who, with which role (the token hash stays in storage)."""
+
+    id: int
+    name: str
+    role: str
+    created_at: datetime | None = None
+
+    @classmethod
+    def of(cls, row: Annotator) -> Person:
+        return cls(id=row.id, name=row.name, role=row.role, created_at=row.created_at)
 
 
 class Annotators(UnitOfWork):
     """People and their tokens."""
 
-    def create_annotator(self, name: str, role: str, *, with_token: bool = True) -> tuple[Annotator, str | None]:
+    def create_annotator(self, name: str, role: str, *, with_token: bool = True) -> tuple[Person, str | None]:
         """Create a person; returns the plain token once (only its hash is stored)."""
         if role not in ROLES:
             raise ValueError(f"role: must be one of {', '.join(ROLES)}, got {role!r}")
@@ -26,16 +44,18 @@ class Annotators(UnitOfWork):
         annotator = Annotator(name=name, role=role, token_hash=hash_token(token) if token else None)
         self.session.add(annotator)
         self.session.flush()
-        return annotator, token
+        return Person.of(annotator), token
 
-    def annotator_by_token(self, token: str) -> Annotator | None:
-        return self.session.scalar(select(Annotator).where(Annotator.token_hash == hash_token(token)))
+    def annotator_by_token(self, token: str) -> Person | None:
+        row = self.session.scalar(select(Annotator).where(Annotator.token_hash == hash_token(token)))
+        return Person.of(row) if row else None
 
-    def annotator_by_name(self, name: str) -> Annotator | None:
-        return self.session.scalar(select(Annotator).where(Annotator.name == name))
+    def annotator_by_name(self, name: str) -> Person | None:
+        row = self.session.scalar(select(Annotator).where(Annotator.name == name))
+        return Person.of(row) if row else None
 
-    def list_annotators(self) -> list[Annotator]:
-        return list(self.session.scalars(select(Annotator).order_by(Annotator.id)))
+    def list_annotators(self) -> list[Person]:
+        return [Person.of(row) for row in self.session.scalars(select(Annotator).order_by(Annotator.id))]
 
     def count_admins(self) -> int:
         return self.session.scalar(select(func.count()).where(Annotator.role == "admin")) or 0

@@ -14,13 +14,16 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.storage.audit import operation_event, set_actor
-from server.storage.tables import Adjudication, Annotator, AuditEvent, Pair, Prompt, Ranking, Response, Verdict
+from server.storage.tables import Adjudication, AuditEvent, Pair, Prompt, Ranking, Response, Verdict
+
+if TYPE_CHECKING:
+    from server.storage.repos.annotators import Person
 
 ROLES = ("admin", "author", "reviewer", "viewer")
 TOKEN_PREFIX = "rbk_"
@@ -68,7 +71,7 @@ class PairView:
 class UnitOfWork:
     """One session (one transaction from `Store.read()` / `Store.write()`) and who acts in it."""
 
-    def __init__(self, session: Session, actor: Annotator | None = None) -> None:
+    def __init__(self, session: Session, actor: Person | None = None) -> None:
         self.session = session
         self.actor = actor
         set_actor(session, actor.id if actor else None)

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from server.storage.repos.annotators import Person
 from server.storage.repos.base import NotFound, UnitOfWork
 from server.storage.tables import (
     Adjudication,
@@ -163,7 +164,7 @@ class Labels(UnitOfWork):
     def rankings(self, project_id: int) -> list[Ranking]:
         return list(self.session.scalars(select(Ranking).where(Ranking.project_id == project_id).order_by(Ranking.id)))
 
-    def set_adjudication(self, pair: Pair, annotator: Annotator, outcome: str, note: str) -> Adjudication:
+    def set_adjudication(self, pair: Pair, annotator: Person, outcome: str, note: str) -> Adjudication:
         existing = self.session.scalar(select(Adjudication).where(Adjudication.pair_id == pair.id))
         if existing:
             existing.outcome, existing.note, existing.annotator_id = outcome, note, annotator.id

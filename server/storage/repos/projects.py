@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from server.storage.repos.annotators import Person
 from server.storage.repos.base import ROLES, Conflict, NotFound, UnitOfWork
 from server.storage.tables import (
     Annotator,
@@ -49,7 +50,7 @@ class Projects(UnitOfWork):
             raise NotFound(f"project {project_id} not found")
         return project
 
-    def projects_for(self, annotator: Annotator) -> list[Project]:
+    def projects_for(self, annotator: Person) -> list[Project]:
         """Every project for admins; member projects for everyone else."""
         query = select(Project).order_by(Project.id)
         if annotator.role != "admin":
@@ -62,7 +63,7 @@ class Projects(UnitOfWork):
     def membership(self, project_id: int, annotator_id: int) -> Membership | None:
         return self.session.get(Membership, (project_id, annotator_id))
 
-    def add_member(self, project: Project, annotator: Annotator, role: str | None = None) -> Membership:
+    def add_member(self, project: Project, annotator: Person, role: str | None = None) -> Membership:
         """Give an annotator access to a project (idempotent); the role defaults to theirs."""
         role = role or annotator.role
         if role not in ROLES:
@@ -74,11 +75,12 @@ class Projects(UnitOfWork):
         self.session.add(member)
         return member
 
-    def members(self, project_id: int) -> list[tuple[Membership, Annotator]]:
+    def members(self, project_id: int) -> list[tuple[str, Person]]:
+        """(role in the project, person) for every member."""
         rows = self.session.execute(
             select(Membership, Annotator).join(Annotator).where(Membership.project_id == project_id)
         )
-        return [(m, a) for m, a in rows]
+        return [(m.role, Person.of(a)) for m, a in rows]
 
     def project_counts(self, project_id: int) -> dict[str, int]:
         """How many of each stored thing a project holds."""
