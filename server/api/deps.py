@@ -80,7 +80,7 @@ def check_project(repo: Repository, user: Person, project_id: int, minimum: str 
     return project
 
 
-def check_within(repo: Repository, user: Annotator, project_id: int, what: str, minimum: str = "viewer") -> Project:
+def check_within(repo: Repository, user: Person, project_id: int, what: str, minimum: str = "viewer") -> Project:
     """`check_project` for an object (`what`, e.g. "pair 7") that lives in the project: a caller who may
     not see the project gets "`what` not found", which names neither the project nor its id."""
     try:

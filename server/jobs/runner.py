@@ -206,7 +206,7 @@ async def _run_spec(
     job_id: str,
     resumed: bool,
     *,
-    actor: Annotator | None,
+    actor: Person | None,
     progress: Progress | None,
     concurrency: int,
 ) -> JobResult:
