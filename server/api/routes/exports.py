@@ -11,9 +11,10 @@ from typing import Any
 from fastapi import APIRouter, BackgroundTasks, HTTPException
 from fastapi.responses import FileResponse
 
-from server.api.deps import CurrentUser, ReadSession, SettingsDep, StoreDep, check_project, check_within
+from server.api.deps import CurrentUser, ReadSession, SettingsDep, StoreDep, check_project
 from server.api.errors import error_responses
 from server.api.limits import Id
+from server.api.visibility import check_labels
 from server.export.stored import ExportOptions, export_project
 from server.storage import NotFound, Repository
 
@@ -35,14 +36,14 @@ def create_export(
     return {"job": job_id, "manifest": manifest.model_dump(mode="json")}
 
 
-@router.get("/exports/{job_id}/download", response_class=FileResponse, responses=error_responses(401, 404))
+@router.get("/exports/{job_id}/download", response_class=FileResponse, responses=error_responses(401, 403, 404))
 def download(job_id: str, user: CurrentUser, session: ReadSession, tasks: BackgroundTasks) -> FileResponse:
     """The export's folder (dataset, Parquet, JSONL, manifest) as one zip file."""
     repo = Repository(session)
     job = repo.job(job_id)
     if job.kind != "export" or job.status != "done" or job.project_id is None:
         raise NotFound(f"export {job_id} not found")
-    check_within(repo, user, job.project_id, f"export {job_id}", "viewer")
+    check_labels(repo, user, job.project_id, f"export {job_id}")
     folder = Path(job.result["out"])
     if not folder.is_dir():
         raise NotFound(f"export {job_id}: its files are gone from {folder}")

@@ -7,10 +7,11 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from server.api.deps import CurrentUser, ReadSession, SettingsDep, StoreDep, check_project, check_within
+from server.api.deps import CurrentUser, ReadSession, SettingsDep, StoreDep, check_project
 from server.api.errors import error_responses
 from server.api.limits import Id
 from server.api.schemas import JobPublic
+from server.api.visibility import check_labels
 from server.jobs import DraftRequest, JudgeRequest, draft_job, judge_job, start_in_background
 from server.llm import make_backend
 from server.settings import Settings
@@ -69,12 +70,12 @@ def start_judge(
     return _start("judge", judge_job, project_id, body, user, store, settings)
 
 
-@router.get("/jobs/{job_id}", response_model=JobPublic, responses=error_responses(401, 404))
+@router.get("/jobs/{job_id}", response_model=JobPublic, responses=error_responses(401, 403, 404))
 def get_job(job_id: str, user: CurrentUser, session: ReadSession) -> JobPublic:
     """Progress (`total`, `done`, `failed`, `status`) and one recorded error per failed item."""
     repo = Repository(session)
     job = repo.job(job_id)
     if job.project_id is not None:
-        check_within(repo, user, job.project_id, f"job {job_id!r}")
+        check_labels(repo, user, job.project_id, f"job {job_id!r}")
     errors = [{"item": e.item, "error": e.error} for e in repo.job_errors(job_id)]
     return JobPublic.of(job, errors)

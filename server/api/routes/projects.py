@@ -18,6 +18,7 @@ from server.api.schemas import (
     ProjectCreate,
     ProjectPublic,
 )
+from server.api.visibility import may_read_labels
 from server.imports.schema import ImportSummary
 from server.imports.service import import_rows
 from server.storage import NotFound, Repository
@@ -97,8 +98,7 @@ def list_pairs(
 ) -> Page:
     repo = Repository(session)
     _, role = project_role(repo, user, project_id)
-    # Reviewers never see other reviewers' rankings or judge output outside their assignments.
-    with_labels = role != "reviewer"
+    with_labels = may_read_labels(role)  # reviewers: no one's rankings, no verdicts (server.api.visibility)
     views = repo.pair_views(repo.pairs(project_id, offset=offset, limit=limit))
     return Page(
         items=[PairPublic.of(v, with_labels=with_labels) for v in views],
@@ -114,7 +114,7 @@ def get_pair(pair_id: Id, user: CurrentUser, session: ReadSession) -> PairPublic
     pair = repo.pair(pair_id)
     check_within(repo, user, pair.project_id, f"pair {pair_id}")
     _, role = project_role(repo, user, pair.project_id)
-    return PairPublic.of(repo.pair_views([pair])[0], with_labels=role != "reviewer")
+    return PairPublic.of(repo.pair_views([pair])[0], with_labels=may_read_labels(role))
 
 
 @router.post(
