@@ -56,6 +56,11 @@ class MemberAdd(Body):
 class ImportRequest(Body):
     rows: list[ImportRow] = Field(max_length=100_000)
     skip_invalid: bool = False
+    labels_as_accounts: bool = Field(
+        default=False,
+        description="Admins only: the rows' label names are existing accounts. Otherwise every label belongs to "
+        "an import-only annotator `<project>/<name>` (no token).",
+    )
 
 
 class RankingPublic(BaseModel):

@@ -84,6 +84,13 @@ def import_(
     skip_invalid: Annotated[
         bool, typer.Option("--skip-invalid", help="Skip and report bad rows instead of aborting.")
     ] = False,
+    labels_as_accounts: Annotated[
+        bool,
+        typer.Option(
+            "--labels-as-accounts",
+            help="Label names are existing accounts (default: import-only annotators PROJECT/NAME, no token).",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Import data in one transaction; a re-run of the same data adds nothing."""
@@ -98,6 +105,7 @@ def import_(
                 mapping=mapping,
                 skip_invalid=skip_invalid,
                 progress=update,
+                labels_as_accounts=labels_as_accounts,
             )
 
     def text() -> None:

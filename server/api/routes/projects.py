@@ -83,8 +83,14 @@ def add_member(project_id: Id, body: MemberAdd, user: CurrentUser, store: StoreD
 def import_into(project_id: Id, body: ImportRequest, user: CurrentUser, store: StoreDep) -> ImportSummary:
     with store.read() as session:
         project = check_project(Repository(session), user, project_id, "author")
+    if body.labels_as_accounts:
+        require_role(user, "admin")
     return import_rows(
-        store, [(f"rows[{i}]", row) for i, row in enumerate(body.rows)], project=project.name, actor=user
+        store,
+        [(f"rows[{i}]", row) for i, row in enumerate(body.rows)],
+        project=project.name,
+        actor=user,
+        labels_as_accounts=body.labels_as_accounts,
     )
 
 

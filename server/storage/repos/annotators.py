@@ -38,6 +38,8 @@ class Annotators(UnitOfWork):
         """Create a person; returns the plain token once (only its hash is stored)."""
         if role not in ROLES:
             raise ValueError(f"role: must be one of {', '.join(ROLES)}, got {role!r}")
+        if with_token and "/" in name:
+            raise ValueError(f"name: {name!r} has a '/', which is kept for import-only annotators")
         if self.session.scalar(select(Annotator).where(Annotator.name == name)):
             raise Conflict(f"annotator {name!r} already exists")
         token = new_token() if with_token else None
@@ -45,6 +47,11 @@ class Annotators(UnitOfWork):
         self.session.add(annotator)
         self.session.flush()
         return Person.of(annotator), token
+
+    def is_import_only(self, annotator_id: int) -> bool:
+        """True for an annotator made by an import: no token, so no one signs in as them."""
+        row = self.session.get(Annotator, annotator_id)
+        return row is not None and row.token_hash is None
 
     def annotator_by_token(self, token: str) -> Person | None:
         row = self.session.scalar(select(Annotator).where(Annotator.token_hash == hash_token(token)))
