@@ -14,12 +14,21 @@ from fastapi import Depends, FastAPI
 
 from server.api import errors
 from server.api.body_limit import BodyLimit
-from server.api.routes import agreement, exports, health, jobs, projects, review, rubrics
+from server.api.routes import agreement, exports, health, jobs, members, projects, review, rubrics
 from server.api.storable import storable_text
 from server.settings import Settings
 from server.storage import Store, open_store
 
-ROUTERS = (health.router, projects.router, review.router, exports.router, jobs.router, rubrics.router, agreement.router)
+ROUTERS = (
+    health.router,
+    projects.router,
+    members.router,
+    review.router,
+    exports.router,
+    jobs.router,
+    rubrics.router,
+    agreement.router,
+)
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:

@@ -12,7 +12,6 @@ from server.api.schemas import (
     AnnotatorCreated,
     AnnotatorPublic,
     ImportRequest,
-    MemberAdd,
     Page,
     PairPublic,
     ProjectCreate,
@@ -21,7 +20,7 @@ from server.api.schemas import (
 from server.api.visibility import may_read_labels
 from server.imports.schema import ImportSummary
 from server.imports.service import import_rows
-from server.storage import NotFound, Repository
+from server.storage import Repository
 
 router = APIRouter(tags=["projects"])
 
@@ -56,23 +55,6 @@ def get_project(project_id: Id, user: CurrentUser, session: ReadSession) -> Proj
         role=role,
         counts=repo.project_counts(project.id),
     )
-
-
-@router.post(
-    "/projects/{project_id}/members",
-    status_code=201,
-    response_model=AnnotatorPublic,
-    responses=error_responses(401, 403, 404, 422),
-)
-def add_member(project_id: Id, body: MemberAdd, user: CurrentUser, store: StoreDep) -> AnnotatorPublic:
-    with store.write() as session:
-        repo = Repository(session, user)
-        project = check_project(repo, user, project_id, "author")
-        annotator = repo.annotator_by_name(body.annotator)
-        if annotator is None:
-            raise NotFound(f"annotator {body.annotator!r} not found")
-        repo.add_member(project, annotator, body.role)
-        return AnnotatorPublic(id=annotator.id, name=annotator.name, role=body.role or annotator.role)
 
 
 @router.post(
