@@ -14,7 +14,7 @@ from fastapi import Depends, FastAPI
 
 from server.api import errors
 from server.api.body_limit import BodyLimit
-from server.api.routes import agreement, exports, health, jobs, members, projects, review, rubrics
+from server.api.routes import agreement, exports, health, jobs, members, projects, review, rubrics, tokens
 from server.api.storable import storable_text
 from server.settings import Settings
 from server.storage import Store, open_store
@@ -23,6 +23,7 @@ ROUTERS = (
     health.router,
     projects.router,
     members.router,
+    tokens.router,
     review.router,
     exports.router,
     jobs.router,

@@ -16,6 +16,7 @@ rubricate ui                         the Streamlit review screens
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -151,6 +152,61 @@ def annotator_add(
         as_json,
         lambda: out.print(f"{role} '{name}' token (shown once): {token}"),
     )
+
+
+def _days(days: float | None) -> datetime | None:
+    return datetime.now(UTC) + timedelta(days=days) if days is not None else None
+
+
+@annotator_app.command("rotate-token")
+def annotator_rotate_token(
+    name: str,
+    expires_in_days: Annotated[float | None, typer.Option(help="The new token stops working after this.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Give a person a new token (the old one stops working) and print it once."""
+    with user_errors(), store().write() as session:
+        repo = Repository(session)
+        person = repo.annotator_by_name(name)
+        if person is None:
+            fail(f"annotator {name!r} not found")
+        expires = _days(expires_in_days)
+        token = repo.rotate_token(person.id, expires)
+    emit(
+        {"name": name, "token": token, "expires_at": expires.isoformat() if expires else None},
+        as_json,
+        lambda: out.print(f"'{name}' new token (shown once): {token}"),
+    )
+
+
+@annotator_app.command("revoke-token")
+def annotator_revoke_token(name: str, as_json: JsonOpt = False) -> None:
+    """Revoke a person's token: it stops working at once."""
+    with user_errors(), store().write() as session:
+        repo = Repository(session)
+        person = repo.annotator_by_name(name)
+        if person is None:
+            fail(f"annotator {name!r} not found")
+        repo.revoke_token(person.id)
+    emit({"name": name, "revoked": True}, as_json, lambda: out.print(f"'{name}' token revoked"))
+
+
+@annotator_app.command("expire-token")
+def annotator_expire_token(
+    name: str,
+    in_days: Annotated[float, typer.Option(help="Days from now (0: now).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Make a person's token stop working after IN_DAYS days."""
+    with user_errors(), store().write() as session:
+        repo = Repository(session)
+        person = repo.annotator_by_name(name)
+        if person is None:
+            fail(f"annotator {name!r} not found")
+        expires = _days(in_days)
+        repo.expire_token(person.id, expires)
+    emit({"name": name, "expires_at": expires.isoformat() if expires else None}, as_json,
+         lambda: out.print(f"'{name}' token expires at {expires}"))  # fmt: skip
 
 
 @app.command()

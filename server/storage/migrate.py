@@ -26,8 +26,9 @@ def _config() -> Config:
     return config
 
 
-def upgrade(store: Store, revision: str = "head") -> None:
-    """Bring the database up to `revision` (default: the newest migration)."""
+def upgrade(store: Store, revision: str = "heads") -> None:
+    """Bring the database up to `revision` (default: every head, so sibling migrations from parallel
+    branches apply without renumbering)."""
     with store.engine.connect() as connection:
         config = _config()
         config.attributes["connection"] = connection
@@ -38,9 +39,9 @@ def upgrade(store: Store, revision: str = "head") -> None:
 
 def is_current(store: Store) -> bool:
     """True when the database is at the newest migration."""
-    head = ScriptDirectory.from_config(_config()).get_current_head()
+    heads = set(ScriptDirectory.from_config(_config()).get_heads())
     with store.engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision() == head
+        return set(MigrationContext.configure(connection).get_current_heads()) == heads
 
 
 def autogenerate(store: Store, message: str) -> None:
