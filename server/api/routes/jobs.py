@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 
 from server.api.deps import CurrentUser, ReadSession, SettingsDep, StoreDep, check_project
@@ -13,7 +13,7 @@ from server.api.limits import Id
 from server.api.schemas import JobPublic
 from server.api.visibility import check_labels
 from server.jobs import DraftRequest, JudgeRequest, draft_job, judge_job, start_in_background
-from server.llm import make_backend
+from server.llm import allowed_model, make_backend
 from server.settings import Settings
 from server.storage import Repository, Store
 from server.storage.repos.annotators import Person
@@ -39,6 +39,10 @@ def _start(
     """Check that the caller may run jobs in the project (author or admin there), then start `job`."""
     with store.read() as session:
         project = check_project(Repository(session), user, project_id, "author")
+    if not allowed_model(settings, body.model):
+        raise HTTPException(
+            422, f"model: {body.model!r} is not allowed; the operator lists allowed ones in RUBRICATE_ALLOWED_MODELS"
+        )
     backend = make_backend(settings, store, body.model)
     job_id = start_in_background(lambda on_start: job(store, project, backend, body, actor=user, on_start=on_start))
     return JobStarted(job=job_id, kind=kind, progress=f"/jobs/{job_id}")
