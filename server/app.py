@@ -14,6 +14,7 @@ from fastapi import Depends, FastAPI
 
 from server.api import errors
 from server.api.body_limit import BodyLimit
+from server.api.rate_limits import RateLimits
 from server.api.routes import agreement, exports, health, jobs, members, projects, review, rubrics, tokens
 from server.api.storable import storable_text
 from server.settings import Settings
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     )
     app.state.settings = settings
     app.state.store = store or open_store(settings.database_url)
+    app.state.rate_limits = RateLimits(settings)
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query
 
 from server.agreement.reports import AgreementReport, CompareReport, ReportOptions, agreement_report, compare_report
-from server.api.deps import CurrentUser, ReadSession
+from server.api.deps import CurrentUser, Heavy, ReadSession
 from server.api.errors import error_responses
 from server.api.limits import Id
 from server.api.visibility import check_labels
@@ -21,14 +21,19 @@ Failed = Annotated[
     Literal["tie", "exclude"],
     Query(description="A pair whose judge verdicts all failed counts as a tie, or is left out."),
 ]
-Resamples = Annotated[int, Query(ge=0, le=20_000, description="Bootstrap resamples for the intervals (0: none).")]
+Resamples = Annotated[
+    int, Query(ge=0, le=2_000, description="Bootstrap resamples for the intervals (0: none; the CLI allows more).")
+]
 Confidence = Annotated[float, Query(gt=0.5, lt=1, description="Coverage of the intervals.")]
 Criterion = Annotated[str | None, Query(description="Score this criterion's outcomes instead of the overall outcome.")]
 Seed = Annotated[int, Query(description="Seed of the bootstrap.")]
 
 
 @router.get(
-    "/projects/{project_id}/agreement", response_model=AgreementReport, responses=error_responses(401, 403, 404, 422)
+    "/projects/{project_id}/agreement",
+    response_model=AgreementReport,
+    responses=error_responses(401, 403, 404, 422, 429),
+    dependencies=[Heavy],
 )
 def agreement(
     project_id: Id,
@@ -63,7 +68,8 @@ def agreement(
 @router.get(
     "/projects/{project_id}/agreement/compare",
     response_model=CompareReport,
-    responses=error_responses(401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 422, 429),
+    dependencies=[Heavy],
 )
 def compare(
     project_id: Id,

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, BackgroundTasks, HTTPException
 from fastapi.responses import FileResponse
 
-from server.api.deps import CurrentUser, ReadSession, SettingsDep, StoreDep, check_project
+from server.api.deps import CurrentUser, Heavy, ReadSession, SettingsDep, StoreDep, check_project
 from server.api.errors import error_responses
 from server.api.limits import Id
 from server.api.visibility import check_labels
@@ -21,7 +21,12 @@ from server.storage import NotFound, Repository
 router = APIRouter(tags=["export"])
 
 
-@router.post("/projects/{project_id}/exports", status_code=201, responses=error_responses(401, 403, 404, 422))
+@router.post(
+    "/projects/{project_id}/exports",
+    status_code=201,
+    responses=error_responses(401, 403, 404, 422, 429),
+    dependencies=[Heavy],
+)
 def create_export(
     project_id: Id, body: ExportOptions, user: CurrentUser, store: StoreDep, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -36,7 +41,12 @@ def create_export(
     return {"job": job_id, "manifest": manifest.model_dump(mode="json")}
 
 
-@router.get("/exports/{job_id}/download", response_class=FileResponse, responses=error_responses(401, 403, 404))
+@router.get(
+    "/exports/{job_id}/download",
+    response_class=FileResponse,
+    responses=error_responses(401, 403, 404, 429),
+    dependencies=[Heavy],
+)
 def download(job_id: str, user: CurrentUser, session: ReadSession, tasks: BackgroundTasks) -> FileResponse:
     """The export's folder (dataset, Parquet, JSONL, manifest) as one zip file."""
     repo = Repository(session)

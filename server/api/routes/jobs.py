@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 
-from server.api.deps import CurrentUser, ReadSession, SettingsDep, StoreDep, check_project
+from server.api.deps import CurrentUser, Heavy, ReadSession, SettingsDep, StoreDep, check_project
 from server.api.errors import error_responses
 from server.api.limits import Id
 from server.api.schemas import JobPublic
@@ -52,7 +52,8 @@ def _start(
     "/projects/{project_id}/jobs/draft",
     response_model=JobStarted,
     status_code=202,
-    responses=error_responses(401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 422, 429),
+    dependencies=[Heavy],
 )
 def start_draft(
     project_id: Id, body: DraftRequest, user: CurrentUser, store: StoreDep, settings: SettingsDep
@@ -65,7 +66,8 @@ def start_draft(
     "/projects/{project_id}/jobs/judge",
     response_model=JobStarted,
     status_code=202,
-    responses=error_responses(401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 422, 429),
+    dependencies=[Heavy],
 )
 def start_judge(
     project_id: Id, body: JudgeRequest, user: CurrentUser, store: StoreDep, settings: SettingsDep

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Query
 
-from server.api.deps import CurrentUser, ReadSession, StoreDep, check_project, check_within, project_role, require_role
+from server.api.deps import (
+    CurrentUser,
+    Heavy,
+    ReadSession,
+    StoreDep,
+    check_project,
+    check_within,
+    project_role,
+    require_role,
+)
 from server.api.errors import error_responses
 from server.api.limits import Id, Offset
 from server.api.schemas import (
@@ -60,7 +69,8 @@ def get_project(project_id: Id, user: CurrentUser, session: ReadSession) -> Proj
 @router.post(
     "/projects/{project_id}/import",
     response_model=ImportSummary,
-    responses=error_responses(401, 403, 404, 413, 422),
+    responses=error_responses(401, 403, 404, 413, 422, 429),
+    dependencies=[Heavy],
 )
 def import_into(project_id: Id, body: ImportRequest, user: CurrentUser, store: StoreDep) -> ImportSummary:
     with store.read() as session:
