@@ -62,6 +62,9 @@ def validate_rows(
     return rows, skipped
 
 
+IMPORT_BATCH = 500  # rows per write transaction
+
+
 class _Importer:
     """Writes rows into one project inside the caller's transaction, tracking what it added."""
 
@@ -175,24 +178,49 @@ def import_rows(
     origin: dict[str, Any] | None = None,
     labels_as_accounts: bool = False,
 ) -> ImportSummary:
-    """Validate (location, record) pairs, then store them in `project` (created if missing) at once."""
+    """Validate (location, record) pairs, then store them in `project` (created if missing).
+
+    Every row is validated, and every row id checked against the project's pairs, before anything is
+    written; then the rows are written in transactions of `IMPORT_BATCH` rows, so a large import
+    never holds the write lock for long and other writers queue between its batches.
+    """
     rows, skipped = validate_rows(records, mapping or {}, skip_invalid=skip_invalid)
     summary = ImportSummary(project=project, skipped=len(skipped), skipped_rows=skipped)
     with store.write() as session:
-        repo = Repository(session, actor)
-        target = repo.get_or_create_project(project)
-        importer = _Importer(repo, target, summary, labels_as_accounts=labels_as_accounts)
-        for number, (location, row) in enumerate(rows, start=1):
-            importer.add(location, row)
-            if progress:
-                progress(number, len(rows))
-        repo.record(
+        target = Repository(session, actor).get_or_create_project(project)
+    with store.read() as session:
+        check_ids(rows, Repository(session).pair_texts(target.id))
+    importer: _Importer | None = None
+    for start in range(0, max(len(rows), 1), IMPORT_BATCH):
+        with store.write() as session:
+            repo = Repository(session, actor)
+            if importer is None:
+                importer = _Importer(repo, target, summary, labels_as_accounts=labels_as_accounts)
+            importer.repo = repo
+            for number, (location, row) in enumerate(rows[start : start + IMPORT_BATCH], start=start + 1):
+                importer.add(location, row)
+                if progress:
+                    progress(number, len(rows))
+    with store.write() as session:
+        Repository(session, actor).record(
             "project.import",
             target,
             project_id=target.id,
             after=summary.model_dump(exclude={"skipped_rows"}) | (origin or {}),
         )
     return summary
+
+
+def check_ids(rows: list[tuple[str, ImportRow]], stored: dict[str, tuple[str, str, str]]) -> None:
+    """Refuse a row whose id names a pair (stored, or earlier in the rows) with other texts."""
+    seen = dict(stored)
+    for location, row in rows:
+        if row.id is None or row.response_a is None or row.response_b is None:
+            continue
+        texts = (digest(row.messages()), digest(row.response_a), digest(row.response_b))
+        known = seen.setdefault("import:" + row.id, texts)
+        if known != texts:
+            raise ImportFailed(f"{location}: id {row.id!r} is already a pair with another prompt or responses")
 
 
 def import_path(

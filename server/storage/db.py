@@ -10,8 +10,9 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from server.storage.audit import audit_flush
 
-SQLITE_BUSY_TIMEOUT_MS = 10_000
+SQLITE_BUSY_TIMEOUT_MS = 60_000  # for writers in other processes (a CLI import beside the server)
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -78,6 +79,9 @@ class Store:
         self.engine = make_engine(url)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(self.engine.execution_options(rubricate_write=True), expire_on_commit=False)
+        self._write_turn: AbstractContextManager[Any] = (
+            threading.RLock() if self.engine.dialect.name == "sqlite" else nullcontext()
+        )
         for maker in (self._reader, self._writer):
             event.listen(maker, "after_flush", audit_flush)  # every write appends its audit event
 
@@ -93,8 +97,13 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """One write transaction: committed if the block ends normally, rolled back on any error."""
-        with self._writer() as session, session.begin():
+        """One write transaction: committed if the block ends normally, rolled back on any error.
+
+        On SQLite the writers of this process queue on one lock before they ask for SQLite's, so a
+        write waits its turn however long the queue, instead of failing with "database is locked"
+        when SQLite's busy timeout runs out; other processes still wait up to that timeout.
+        """
+        with self._write_turn, self._writer() as session, session.begin():
             yield session
 
     def dispose(self) -> None:
