@@ -10,17 +10,21 @@ from __future__ import annotations
 
 from importlib.metadata import version
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from server.api import errors
 from server.api.body_limit import BodyLimit
-from server.api.routes import agreement, exports, health, jobs, projects, review, routing, rubrics
+from server.api.rate_limits import RateLimits
+from server.api.routes import agreement, exports, health, jobs, members, projects, review, routing, rubrics, tokens
+from server.api.storable import storable_text
 from server.settings import Settings
 from server.storage import Store, open_store
 
 ROUTERS = (
     health.router,
     projects.router,
+    members.router,
+    tokens.router,
     review.router,
     exports.router,
     jobs.router,
@@ -37,9 +41,11 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         title="rubricate",
         version=version("rubricate"),
         description="Preference and RLHF data from LLM judges and human reviewers, on versioned rubrics.",
+        dependencies=[Depends(storable_text)],
     )
     app.state.settings = settings
     app.state.store = store or open_store(settings.database_url)
+    app.state.rate_limits = RateLimits(settings)
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -24,11 +24,23 @@ class StoreCache:
             Repository(session).cache_put(key, record)
 
 
+def allowed_model(settings: Settings, model: str | None) -> bool:
+    """True for a model a request may name: the configured judge model or one the operator listed.
+
+    >>> s = Settings(home="/tmp/rb", allowed_models=["hosted_vllm/big"])
+    >>> allowed_model(s, None), allowed_model(s, "hosted_vllm/big"), allowed_model(s, "ollama/probe-model")
+    (True, True, False)
+    """
+    return model is None or model == settings.judge_model or model in settings.allowed_models
+
+
 def make_backend(settings: Settings, store: Store, model: str | None = None) -> LiteLLMBackend:
     """A backend for `model` (default: the configured judge model).
 
-    `hosted_vllm/…` and `openai/…` models talk to RUBRICATE_MODEL_BASE_URL; any other litellm provider
-    (`anthropic/…`, `gpt-4o`, …) uses its own endpoint and key from the environment.
+    `hosted_vllm/…` and `openai/…` models talk to RUBRICATE_MODEL_BASE_URL with RUBRICATE_MODEL_API_KEY;
+    any other litellm provider (`anthropic/…`, `gpt-4o`, …) uses its own endpoint and its own key from
+    the environment — the operator's key goes to the configured base URL only. Which models a request
+    may name is :func:`allowed_model`'s rule.
 
     """
     name = model or settings.judge_model
@@ -36,7 +48,7 @@ def make_backend(settings: Settings, store: Store, model: str | None = None) -> 
     return LiteLLMBackend(
         name,
         api_base=settings.model_base_url if local else None,
-        api_key=settings.model_api_key,
+        api_key=settings.model_api_key if local else None,
         max_concurrency=settings.max_concurrency,
         stall_timeout_s=settings.stall_timeout_s,
         timeout_s=settings.request_timeout_s,

@@ -156,6 +156,23 @@ def assisted_hint(repo: Repository, view: PairView, assignment: Assignment) -> d
     return judge_hint(labels, project_versions(repo, assignment.project_id), _order(assignment))
 
 
+def _canonical_answer(body: RankingSubmission, order: Order) -> dict[str, Any]:
+    """The submission's answer as stored: in the pair's canonical order."""
+    return {
+        "outcome": to_canonical(body.outcome, order),
+        "strength": None if body.strength is None else (body.strength if order == "ab" else -body.strength),
+        "criteria": {k: to_canonical(v, order) for k, v in body.criteria.items()},
+        "rationale": body.rationale,
+        "confidence": body.confidence,
+    }
+
+
+def _same_submission(ranking: Ranking, body: RankingSubmission, order: Order) -> bool:
+    """True when `body` is the submission that stored `ranking` (a retry), not a different answer."""
+    same = all(getattr(ranking, k) == v for k, v in _canonical_answer(body, order).items())
+    return same and (body.seconds is None or ranking.seconds == body.seconds)
+
+
 def submit_ranking(
     store: Store, assignment_id: int, annotator: Person, body: RankingSubmission, idempotency_key: str
 ) -> tuple[Ranking, bool]:
@@ -167,6 +184,8 @@ def submit_ranking(
         if existing is not None:
             if existing.annotator_id != annotator.id or existing.assignment_id != assignment_id:
                 raise Conflict("Idempotency-Key was already used for another submission")
+            if not _same_submission(existing, body, _order(repo.assignment(assignment_id))):
+                raise Conflict("Idempotency-Key was already used with a different body; send a new key")
             return existing, False
         assignment = repo.assignment(assignment_id)
         if assignment.annotator_id != annotator.id:
@@ -182,11 +201,7 @@ def submit_ranking(
             annotator_id=annotator.id,
             assignment_id=assignment.id,
             rubric_version_id=assignment.rubric_version_id,
-            outcome=to_canonical(body.outcome, order),
-            strength=None if body.strength is None else (body.strength if order == "ab" else -body.strength),
-            criteria={k: to_canonical(v, order) for k, v in body.criteria.items()},
-            rationale=body.rationale,
-            confidence=body.confidence,
+            **_canonical_answer(body, order),
             mode=assignment.mode,
             seconds=body.seconds if body.seconds is not None else (now - started).total_seconds(),
             source="review",

@@ -40,6 +40,19 @@ class Settings(BaseSettings):
         default="auto", description="The embedded vLLM model's dtype; auto picks it from the CPU."
     )
 
+    allowed_models: list[str] = Field(
+        default_factory=list,
+        description="litellm models an author may name in a draft or judge request, besides RUBRICATE_JUDGE_MODEL "
+        '(JSON list, e.g. ["hosted_vllm/qwen2.5-7b"]). Everything else is refused.',
+    )
+
+    rate_failed_auth: str = Field(
+        default="30/minute", description="Failed sign-ins per client address (limits syntax)."
+    )
+    rate_heavy: str = Field(
+        default="60/minute", description="Heavy requests (reports, imports, exports, jobs) per token (limits syntax)."
+    )
+
     @field_validator("home")
     @classmethod
     def _absolute_home(cls, value: Path) -> Path:

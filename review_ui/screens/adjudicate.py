@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from review_ui.client import ApiError
+from review_ui.safe_text import no_remote_images
 from review_ui.session import client, outcome_label, project, show_error
 
 
@@ -45,14 +46,14 @@ def show_pair(pair: dict[str, Any]) -> None:
     for message in pair["prompt"]:
         with st.chat_message(message.get("role", "user")):
             st.caption(message.get("role", "user").title())
-            st.markdown(message.get("content", ""))
+            st.markdown(no_remote_images(message.get("content", "")))
     left, right = st.columns(2, gap="medium")
     for column, side in ((left, "a"), (right, "b")):
         response = pair[f"response_{side}"]
         with column, st.container(border=True):
-            st.markdown(f"### Response {side.upper()}")
+            st.markdown(no_remote_images(f"### Response {side.upper()}"))
             st.caption(f"source: {response['source']}")
-            st.markdown(response["text"] or "_(empty response)_")
+            st.markdown(no_remote_images(response["text"]) or "_(empty response)_")
     st.markdown("**Rankings**")
     rankings = pair.get("rankings") or []
     if rankings:
@@ -155,7 +156,7 @@ def main() -> None:
     st.title(f"Adjudicate · {current['name']}")
     flash = st.session_state.pop("adjudicate_flash", None)
     if flash:
-        st.success(flash)
+        st.success(no_remote_images(flash))
     settings_panel(current["id"])
     if "disputes" not in st.session_state or st.session_state["disputes"][0] != current["id"]:
         try:
@@ -174,8 +175,10 @@ def main() -> None:
     pair_id = st.selectbox(
         "Pair to adjudicate",
         list(by_id),
-        format_func=lambda pid: f"pair {pid} — {'; '.join(by_id[pid]['reasons'])}"
-        + (f" (final: {outcome_label(by_id[pid]['adjudication'])})" if by_id[pid].get("adjudication") else ""),
+        format_func=lambda pid: (
+            f"pair {pid} — {'; '.join(by_id[pid]['reasons'])}"
+            + (f" (final: {outcome_label(by_id[pid]['adjudication'])})" if by_id[pid].get("adjudication") else "")
+        ),
         key="dispute_pick",
     )
     try:

@@ -21,6 +21,7 @@ import streamlit as st
 
 from review_ui import charts
 from review_ui.client import ApiError
+from review_ui.safe_text import no_remote_images
 from review_ui.session import client, project, show_error
 
 PER_ROW = 2  # judge bias charts side by side
@@ -114,8 +115,10 @@ def bias_section(report: dict[str, Any]) -> None:
     one_order = [row["judge"] for row in rows if charts.one_order_only(row)]
     if one_order:
         st.info(
-            f"Judged in one presentation order only, so their consistency is unknown: {', '.join(one_order)}. "
-            "Judge the pairs in both orders to measure it."
+            no_remote_images(
+                f"Judged in one presentation order only, so their consistency is unknown: {', '.join(one_order)}. "
+                "Judge the pairs in both orders to measure it."
+            )
         )
     for start in range(0, len(rows), PER_ROW):
         columns = st.columns(PER_ROW)
@@ -219,8 +222,11 @@ def routing_section(status: dict[str, Any], report: dict[str, Any]) -> None:
     )
     if audit and audit.get("contradicted"):
         st.error(
-            f"The audit contradicts calibration {calibration['calibration']}: audited pairs disagree with reviewers "
-            f"more than α = {alpha} (lower bound {rate['low']:.2f}). Calibrate again on more blind labels."
+            no_remote_images(
+                f"The audit contradicts calibration {calibration['calibration']}: audited pairs disagree with "
+                f"reviewers more than α = {alpha} (lower bound {rate['low']:.2f}). "
+                "Calibrate again on more blind labels."
+            )
         )
     table = charts.routing_table(status)
     if not table.empty:

@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from review_ui.client import ApiError
+from review_ui.safe_text import no_remote_images
 from review_ui.session import client, project, show_error
 
 FORMATS = {
@@ -41,9 +42,7 @@ def options_form() -> dict[str, Any] | None:
         left, right = st.columns(2)
         fmt = left.selectbox("Format", list(FORMATS), format_func=FORMATS.get, key="export_format")
         source = right.selectbox("Labels from", list(SOURCES), format_func=SOURCES.get, key="export_source")
-        rubric = left.selectbox(
-            "Rubric version", [None, *refs], format_func=lambda r: r or "any", key="export_rubric"
-        )
+        rubric = left.selectbox("Rubric version", [None, *refs], format_func=lambda r: r or "any", key="export_rubric")
         judge = right.text_input("Judge model (for judge/consensus labels)", key="export_judge")
         use_min = left.checkbox("Require a minimum agreement", key="export_use_min")
         min_agreement = left.slider("Minimum agreement", 0.0, 1.0, 0.67, 0.01, key="export_min")
@@ -96,7 +95,11 @@ def main() -> None:
         return
     result = kept[1]
     manifest = result.get("manifest", result)
-    st.success(f"Export {result.get('job', '')} done: {manifest.get('format')} from {manifest.get('source')}.")
+    st.success(
+        no_remote_images(
+            f"Export {result.get('job', '')} done: {manifest.get('format')} from {manifest.get('source')}."
+        )
+    )
     show_manifest(manifest)
     job = result.get("job")
     if not job:

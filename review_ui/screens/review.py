@@ -16,6 +16,7 @@ from typing import Any
 import streamlit as st
 
 from review_ui.client import ApiError
+from review_ui.safe_text import no_remote_images
 from review_ui.session import client, outcome_label, project, show_error
 
 SKIP_REASONS = {
@@ -100,16 +101,16 @@ def show_conversation(messages: list[dict[str, str]]) -> None:
         role = message.get("role", "user")
         with st.chat_message(role, avatar=ROLE_AVATARS.get(role, "user")):
             st.caption(ROLE_LABELS.get(role, role.title()))
-            st.markdown(message.get("content", ""))
+            st.markdown(no_remote_images(message.get("content", "")))
 
 
 def show_responses(item: dict[str, Any]) -> None:
     left, right = st.columns(2, gap="medium")
     for column, side in ((left, "a"), (right, "b")):
         with column, st.container(border=True):
-            st.markdown(f"### Response {side.upper()}")
+            st.markdown(no_remote_images(f"### Response {side.upper()}"))
             text = item[f"response_{side}"]["text"]
-            st.markdown(text if text.strip() else "_(empty response)_")
+            st.markdown(no_remote_images(text) if text.strip() else "_(empty response)_")
 
 
 def show_judge(judge: dict[str, Any] | None) -> None:
@@ -125,7 +126,7 @@ def show_judge(judge: dict[str, Any] | None) -> None:
     text = f"**Judge {judge['judge']}** prefers **{outcome_label(judge.get('outcome'))}** ({consistency})."
     if judge.get("rationale"):
         text += f"\n\n{judge['rationale']}"
-    st.info(text, icon=":material/smart_toy:")
+    st.info(no_remote_images(text), icon=":material/smart_toy:")
 
 
 REASONS = {
@@ -186,7 +187,7 @@ def ranking_form(item: dict[str, Any]) -> None:
     given = strength if use_strength else None
     problem = strength_problem(outcome, given)
     if problem:
-        st.error(problem)
+        st.error(no_remote_images(problem))
         return
     body = {
         "outcome": outcome,
@@ -225,7 +226,7 @@ def main() -> None:
     st.title(f"Review · {current['name']}")
     flash = st.session_state.pop("review_flash", None)
     if flash:
-        st.success(flash)
+        st.success(no_remote_images(flash))
     queue = load_queue(current["id"])
     if queue is None:
         return
@@ -240,7 +241,7 @@ def main() -> None:
     show_reason(item.get("reason"))
     if item.get("guidelines"):
         with st.expander("Guidelines", icon=":material/menu_book:"):
-            st.markdown(item["guidelines"])
+            st.markdown(no_remote_images(item["guidelines"]))
     show_conversation(item["prompt"])
     show_responses(item)
     if mode == "assisted":

@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from review_ui.client import ApiError
+from review_ui.safe_text import no_remote_images
 from review_ui.session import client, show_error
 
 
@@ -67,13 +68,13 @@ def show_version(ref: str) -> None:
     digest = str(shown.get("sha256", ""))[:12]
     st.caption(f"{shown.get('ref', ref)} · sha256 {digest} · published {shown.get('published_at')}")
     if rubric.get("description"):
-        st.markdown(rubric["description"])
+        st.markdown(no_remote_images(rubric["description"]))
     table = criteria_table(rubric)
     if not table.empty:
         st.dataframe(table, hide_index=True, width="stretch")
     if shown.get("guidelines"):
         with st.expander("Reviewer guidelines", expanded=False):
-            st.markdown(shown["guidelines"])
+            st.markdown(no_remote_images(shown["guidelines"]))
 
 
 def show_diff(old: str, new: str) -> None:
@@ -89,9 +90,17 @@ def show_diff(old: str, new: str) -> None:
     cols[1].metric("Criteria removed", len(removed))
     cols[2].metric("Criteria changed", len(changed))
     for criterion in added:
-        st.success(f"added: {_cell(criterion if not isinstance(criterion, dict) else criterion.get('id', criterion))}")
+        st.success(
+            no_remote_images(
+                f"added: {_cell(criterion if not isinstance(criterion, dict) else criterion.get('id', criterion))}"
+            )
+        )
     for criterion in removed:
-        st.error(f"removed: {_cell(criterion if not isinstance(criterion, dict) else criterion.get('id', criterion))}")
+        st.error(
+            no_remote_images(
+                f"removed: {_cell(criterion if not isinstance(criterion, dict) else criterion.get('id', criterion))}"
+            )
+        )
     if changed:
         st.dataframe(change_rows(changed), hide_index=True, width="stretch")
     rest = {k: v for k, v in diff.items() if k not in {"criteria_added", "criteria_removed", "criteria_changed"}}

@@ -8,13 +8,14 @@ from __future__ import annotations
 import streamlit as st
 
 from review_ui.client import ApiError, Client, api_url
+from review_ui.safe_text import no_remote_images
 from review_ui.session import ME, TOKEN, sign_out
 
 
 def signed_in_view() -> None:
     me = st.session_state[ME]
     st.title("Your account")
-    st.write(f"Signed in as **{me['name']}**, role **{me['role']}**, at `{api_url()}`.")
+    st.write(no_remote_images(f"Signed in as **{me['name']}**, role **{me['role']}**, at `{api_url()}`."))
     st.info("You are not a member of any project yet; ask an author or admin to add you.")
     if st.button("Sign out"):
         sign_out()
@@ -38,7 +39,9 @@ def sign_in_view() -> None:
         with Client(api_url(), token.strip()) as probe:
             me = probe.me()
     except ApiError as exc:
-        st.error("That token was not accepted." if exc.status == 401 else f"Sign-in failed: {exc.message}")
+        st.error(
+            no_remote_images("That token was not accepted." if exc.status == 401 else f"Sign-in failed: {exc.message}")
+        )
         return
     st.session_state[TOKEN], st.session_state[ME] = token.strip(), me
     st.rerun()

@@ -13,6 +13,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from server.api.rate_limits import RateLimitsDep, client_of
 from server.settings import Settings
 from server.storage import NotFound, Repository, Store
 from server.storage.repos.annotators import Person
@@ -34,17 +35,35 @@ StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def current_user(store: StoreDep, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Person:
+def current_user(
+    request: Request,
+    store: StoreDep,
+    limits: RateLimitsDep,
+    credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+) -> Person:
+    """The signed-in person; 401 for a bad token, 429 for an address over its failed sign-ins."""
     if credentials is None:
         raise HTTPException(401, "missing bearer token (Authorization: Bearer <token>)")
+    client = client_of(request)
+    if limits.auth_blocked(client):
+        raise limits.refuse_auth(client)
     with store.read() as session:
         annotator = Repository(session).annotator_by_token(credentials.credentials)
     if annotator is None:
-        raise HTTPException(401, "invalid token")
+        limits.failed_auth(client)
+        raise HTTPException(401, "invalid, revoked or expired token")
     return annotator
 
 
 CurrentUser = Annotated[Person, Depends(current_user)]
+
+
+def heavy(user: CurrentUser, limits: RateLimitsDep) -> None:
+    """A route dependency: count the request against the caller's heavy-route limit (429 over it)."""
+    limits.heavy_hit(f"annotator/{user.id}")
+
+
+Heavy = Depends(heavy)
 
 
 def read_session(store: StoreDep) -> Iterator[Session]:
@@ -78,3 +97,12 @@ def check_project(repo: Repository, user: Person, project_id: int, minimum: str 
     if RANK[role] < RANK[minimum]:
         raise HTTPException(403, f"this needs the {minimum} role in project {project.name}; you are {role}")
     return project
+
+
+def check_within(repo: Repository, user: Person, project_id: int, what: str, minimum: str = "viewer") -> Project:
+    """`check_project` for an object (`what`, e.g. "pair 7") that lives in the project: a caller who may
+    not see the project gets "`what` not found", which names neither the project nor its id."""
+    try:
+        return check_project(repo, user, project_id, minimum)
+    except NotFound:
+        raise NotFound(f"{what} not found") from None

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from rubrics.outcomes import Outcome
+from server.api.limits import Stamp
 from server.imports.schema import ImportRow
 from server.routing.store import DecisionRecord
 from server.storage.repository import PairView
@@ -57,6 +57,11 @@ class MemberAdd(Body):
 class ImportRequest(Body):
     rows: list[ImportRow] = Field(max_length=100_000)
     skip_invalid: bool = False
+    labels_as_accounts: bool = Field(
+        default=False,
+        description="Admins only: the rows' label names are existing accounts. Otherwise every label belongs to "
+        "an import-only annotator `<project>/<name>` (no token).",
+    )
 
 
 class RankingPublic(BaseModel):
@@ -67,7 +72,7 @@ class RankingPublic(BaseModel):
     rationale: str | None
     mode: str | None
     source: str
-    created_at: datetime
+    created_at: Stamp
 
 
 class VerdictPublic(BaseModel):
@@ -156,8 +161,8 @@ class JobPublic(BaseModel):
     params: dict[str, Any]
     result: dict[str, Any]
     error: str | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: Stamp
+    updated_at: Stamp
     errors: list[dict[str, str]] = Field(default_factory=list)
 
     @classmethod

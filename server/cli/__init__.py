@@ -19,6 +19,7 @@ rubricate ui                         the Streamlit review screens
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -91,6 +92,13 @@ def import_(
     skip_invalid: Annotated[
         bool, typer.Option("--skip-invalid", help="Skip and report bad rows instead of aborting.")
     ] = False,
+    labels_as_accounts: Annotated[
+        bool,
+        typer.Option(
+            "--labels-as-accounts",
+            help="Label names are existing accounts (default: import-only annotators PROJECT/NAME, no token).",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Import data in one transaction; a re-run of the same data adds nothing."""
@@ -105,6 +113,7 @@ def import_(
                 mapping=mapping,
                 skip_invalid=skip_invalid,
                 progress=update,
+                labels_as_accounts=labels_as_accounts,
             )
 
     def text() -> None:
@@ -150,6 +159,61 @@ def annotator_add(
         as_json,
         lambda: out.print(f"{role} '{name}' token (shown once): {token}"),
     )
+
+
+def _days(days: float | None) -> datetime | None:
+    return datetime.now(UTC) + timedelta(days=days) if days is not None else None
+
+
+@annotator_app.command("rotate-token")
+def annotator_rotate_token(
+    name: str,
+    expires_in_days: Annotated[float | None, typer.Option(help="The new token stops working after this.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Give a person a new token (the old one stops working) and print it once."""
+    with user_errors(), store().write() as session:
+        repo = Repository(session)
+        person = repo.annotator_by_name(name)
+        if person is None:
+            fail(f"annotator {name!r} not found")
+        expires = _days(expires_in_days)
+        token = repo.rotate_token(person.id, expires)
+    emit(
+        {"name": name, "token": token, "expires_at": expires.isoformat() if expires else None},
+        as_json,
+        lambda: out.print(f"'{name}' new token (shown once): {token}"),
+    )
+
+
+@annotator_app.command("revoke-token")
+def annotator_revoke_token(name: str, as_json: JsonOpt = False) -> None:
+    """Revoke a person's token: it stops working at once."""
+    with user_errors(), store().write() as session:
+        repo = Repository(session)
+        person = repo.annotator_by_name(name)
+        if person is None:
+            fail(f"annotator {name!r} not found")
+        repo.revoke_token(person.id)
+    emit({"name": name, "revoked": True}, as_json, lambda: out.print(f"'{name}' token revoked"))
+
+
+@annotator_app.command("expire-token")
+def annotator_expire_token(
+    name: str,
+    in_days: Annotated[float, typer.Option(help="Days from now (0: now).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Make a person's token stop working after IN_DAYS days."""
+    with user_errors(), store().write() as session:
+        repo = Repository(session)
+        person = repo.annotator_by_name(name)
+        if person is None:
+            fail(f"annotator {name!r} not found")
+        expires = _days(in_days)
+        repo.expire_token(person.id, expires)
+    emit({"name": name, "expires_at": expires.isoformat() if expires else None}, as_json,
+         lambda: out.print(f"'{name}' token expires at {expires}"))  # fmt: skip
 
 
 @app.command()

@@ -15,7 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from rubrics.outcomes import Outcome
+from rubrics.outcomes import Order, Outcome
+from server.text import bad_text
 
 ROLES = {"system", "user", "assistant", "tool"}
 
@@ -49,7 +50,7 @@ class ImportVerdict(BaseModel):
     model_config = ConfigDict(extra="forbid")
     judge: str = Field(min_length=1, max_length=200)
     outcome: Outcome | None = None
-    order: str = "ab"
+    order: Order = Field(default="ab", description="Presentation order the judge saw: ab or ba.")
     confidence: float | None = Field(
         default=None, ge=0.0, le=1.0, description="The judge's own confidence in its outcome (routing's signal)."
     )
@@ -69,7 +70,9 @@ class ImportRow(BaseModel):
     """One record of an import file, after field mapping."""
 
     model_config = ConfigDict(extra="forbid")
-    id: str | None = Field(default=None, description="External id; makes the pair's identity stable.")
+    id: str | None = Field(
+        default=None, min_length=1, max_length=256, description="External id; makes the pair's identity stable."
+    )
     prompt: str | list[Message]
     response_a: str | None = None
     response_b: str | None = None
@@ -77,6 +80,14 @@ class ImportRow(BaseModel):
     labels: list[ImportLabel] = Field(default_factory=list)
     verdicts: list[ImportVerdict] = Field(default_factory=list)
     meta: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        found = bad_text(value)
+        if found:
+            raise ValueError(f"{found[0]}: {found[1]}")
+        return value
 
     @field_validator("id", mode="before")
     @classmethod

@@ -3,6 +3,15 @@
 Idempotent by natural keys: a prompt by its content hash, a response by (prompt, text hash), a pair
 by its external id (or the hash of its prompt and responses), a ranking by (pair, annotator), a
 verdict by (pair, judge, order). Any bad row aborts the whole import unless `skip_invalid`.
+
+Imported labels belong to import-only annotators: no token, named `<namespace>/<name>` (the
+project's name unless the file's name already has one, like `pandalm/annotator1`). Account names
+cannot hold a `/`, so no import can attribute a ranking to a person who signs in; only an admin may
+import labels as existing accounts (`labels_as_accounts`). A row whose id names an existing pair with
+other texts is an error, not a merge.
+
+>>> imported_name("team", "r1b"), imported_name("team", "pandalm/annotator1")
+('team/r1b', 'pandalm/annotator1')
 """
 
 from __future__ import annotations
@@ -22,6 +31,11 @@ from server.storage.repository import digest
 from server.storage.tables import Project, Prompt, Response
 
 
+def imported_name(project: str, name: str) -> str:
+    """The import-only annotator a label's `name` belongs to in `project`."""
+    return name if "/" in name else f"{project}/{name}"
+
+
 def describe(error: ValidationError) -> str:
     """One line per problem, naming the field: `labels.0.outcome: Input should be 'a', 'b' or 'tie'`."""
     parts = []
@@ -33,13 +47,13 @@ def describe(error: ValidationError) -> str:
 
 def validate_rows(
     records: Iterable[tuple[str, Any]], mapping: dict[str, str], *, skip_invalid: bool
-) -> tuple[list[ImportRow], list[str]]:
-    """Validate every record before anything is written; return the rows and the skipped locations."""
-    rows: list[ImportRow] = []
+) -> tuple[list[tuple[str, ImportRow]], list[str]]:
+    """Validate every record before anything is written; return (location, row) and the skipped locations."""
+    rows: list[tuple[str, ImportRow]] = []
     skipped: list[str] = []
     for location, record in records:
         try:
-            rows.append(ImportRow.model_validate(apply_mapping(record, mapping)))
+            rows.append((location, ImportRow.model_validate(apply_mapping(record, mapping))))
         except ValidationError as exc:
             message = f"{location}: {describe(exc)}"
             if not skip_invalid:
@@ -48,11 +62,17 @@ def validate_rows(
     return rows, skipped
 
 
+IMPORT_BATCH = 500  # rows per write transaction
+
+
 class _Importer:
     """Writes rows into one project inside the caller's transaction, tracking what it added."""
 
-    def __init__(self, repo: Repository, project: Project, summary: ImportSummary) -> None:
+    def __init__(
+        self, repo: Repository, project: Project, summary: ImportSummary, *, labels_as_accounts: bool = False
+    ) -> None:
         self.repo, self.project, self.summary = repo, project, summary
+        self.labels_as_accounts = labels_as_accounts
         self.prompts = repo.prompt_hashes(project.id)
         self.responses = repo.responses_by_hash(project.id)
         self.pairs = repo.pair_keys(project.id)
@@ -79,21 +99,31 @@ class _Importer:
 
     def annotator(self, name: str) -> Person:
         if name not in self.annotators:
-            found = self.repo.annotator_by_name(name)
-            if found is None:
-                found, _ = self.repo.create_annotator(name, "reviewer", with_token=False)
-                self.summary.annotators += 1
+            if self.labels_as_accounts:
+                found = self.repo.annotator_by_name(name)
+                if found is None:
+                    raise ImportFailed(f"labels: no account named {name!r} (labels_as_accounts names accounts)")
+            else:
+                stored = imported_name(self.project.name, name)
+                found = self.repo.annotator_by_name(stored)
+                if found is None:
+                    found, _ = self.repo.create_annotator(stored, "reviewer", with_token=False)
+                    self.summary.annotators += 1
+                elif not self.repo.is_import_only(found.id):
+                    raise ImportFailed(f"labels: {stored!r} is an account, not an import-only annotator")
             self.repo.add_member(self.project, found, "reviewer")
             self.annotators[name] = found
         return self.annotators[name]
 
-    def add(self, row: ImportRow) -> None:
+    def add(self, location: str, row: ImportRow) -> None:
         prompt = self.prompt(row)
         if row.response_a is None or row.response_b is None:
             return
         a, b = self.response(prompt, row.response_a), self.response(prompt, row.response_b)
         key = "import:" + (row.id or digest([prompt.content_hash, a.content_hash, b.content_hash]))
         pair = self.pairs.get(key)
+        if pair is not None and (pair.prompt_id, pair.response_a_id, pair.response_b_id) != (prompt.id, a.id, b.id):
+            raise ImportFailed(f"{location}: id {row.id!r} is pair {pair.id}, which has another prompt or responses")
         if pair is None:
             pair = self.pairs[key] = self.repo.add_pair(self.project.id, prompt.id, a, b, key=key, meta=row.meta)
             self.summary.pairs += 1
@@ -111,6 +141,8 @@ class _Importer:
                 source="import",
             )
             self.rankings.add((pair.id, annotator.id))
+            if self.labels_as_accounts:  # the person's open assignment of this pair is answered now
+                self.repo.close_pending_for_pair(self.project.id, pair.id, annotator.id)
             self.summary.rankings += 1
         for verdict in row.verdicts:
             vkey = digest(["import", self.project.id, key, verdict.judge, verdict.order])
@@ -145,25 +177,51 @@ def import_rows(
     actor: Person | None = None,
     progress: Callable[[int, int], None] | None = None,
     origin: dict[str, Any] | None = None,
+    labels_as_accounts: bool = False,
 ) -> ImportSummary:
-    """Validate (location, record) pairs, then store them in `project` (created if missing) at once."""
+    """Validate (location, record) pairs, then store them in `project` (created if missing).
+
+    Every row is validated, and every row id checked against the project's pairs, before anything is
+    written; then the rows are written in transactions of `IMPORT_BATCH` rows, so a large import
+    never holds the write lock for long and other writers queue between its batches.
+    """
     rows, skipped = validate_rows(records, mapping or {}, skip_invalid=skip_invalid)
     summary = ImportSummary(project=project, skipped=len(skipped), skipped_rows=skipped)
     with store.write() as session:
-        repo = Repository(session, actor)
-        target = repo.get_or_create_project(project)
-        importer = _Importer(repo, target, summary)
-        for number, row in enumerate(rows, start=1):
-            importer.add(row)
-            if progress:
-                progress(number, len(rows))
-        repo.record(
+        target = Repository(session, actor).get_or_create_project(project)
+    with store.read() as session:
+        check_ids(rows, Repository(session).pair_texts(target.id))
+    importer: _Importer | None = None
+    for start in range(0, max(len(rows), 1), IMPORT_BATCH):
+        with store.write() as session:
+            repo = Repository(session, actor)
+            if importer is None:
+                importer = _Importer(repo, target, summary, labels_as_accounts=labels_as_accounts)
+            importer.repo = repo
+            for number, (location, row) in enumerate(rows[start : start + IMPORT_BATCH], start=start + 1):
+                importer.add(location, row)
+                if progress:
+                    progress(number, len(rows))
+    with store.write() as session:
+        Repository(session, actor).record(
             "project.import",
             target,
             project_id=target.id,
             after=summary.model_dump(exclude={"skipped_rows"}) | (origin or {}),
         )
     return summary
+
+
+def check_ids(rows: list[tuple[str, ImportRow]], stored: dict[str, tuple[str, str, str]]) -> None:
+    """Refuse a row whose id names a pair (stored, or earlier in the rows) with other texts."""
+    seen = dict(stored)
+    for location, row in rows:
+        if row.id is None or row.response_a is None or row.response_b is None:
+            continue
+        texts = (digest(row.messages()), digest(row.response_a), digest(row.response_b))
+        known = seen.setdefault("import:" + row.id, texts)
+        if known != texts:
+            raise ImportFailed(f"{location}: id {row.id!r} is already a pair with another prompt or responses")
 
 
 def import_path(
@@ -176,6 +234,7 @@ def import_path(
     skip_invalid: bool = False,
     actor: Person | None = None,
     progress: Callable[[int, int], None] | None = None,
+    labels_as_accounts: bool = False,
 ) -> ImportSummary:
     """Import a file or folder (JSONL, CSV, Parquet, `datasets` folder, or a preset's folder).
 
@@ -192,4 +251,5 @@ def import_path(
         actor=actor,
         progress=progress,
         origin={"path": str(path), "preset": preset},
+        labels_as_accounts=labels_as_accounts,
     )

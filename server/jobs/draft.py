@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from judges.backend import Backend, SamplingParams
 from judges.drafter import Draft, Drafter, form_pairs
@@ -34,7 +34,7 @@ class DraftRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     n: int = Field(default=2, ge=2, le=32, description="Candidates per prompt; pairs are formed from them.")
-    limit: int | None = Field(default=None, ge=1, description="Only the first L prompts.")
+    limit: int | None = Field(default=None, ge=1, le=2**63 - 1, description="Only the first L prompts.")
     model: str | None = Field(default=None, description="litellm model; default RUBRICATE_JUDGE_MODEL.")
     temperature: float = Field(default=DRAFT_PARAMS.temperature, ge=0.0, le=2.0)
     top_p: float = Field(default=DRAFT_PARAMS.top_p, gt=0.0, le=1.0)
@@ -42,6 +42,14 @@ class DraftRequest(BaseModel):
     seed: int = Field(default=0, description="Base seed; candidate i is sampled with seed + i.")
     pairs: Literal["all", "sample"] = "all"
     pairs_per_prompt: int | None = Field(default=None, ge=1, description="With pairs=sample: how many per prompt.")
+
+    @model_validator(mode="after")
+    def _pairs_options_agree(self) -> DraftRequest:
+        if self.pairs == "sample" and self.pairs_per_prompt is None:
+            raise ValueError("pairs_per_prompt: pairs=sample needs pairs_per_prompt (how many pairs per prompt)")
+        if self.pairs == "all" and self.pairs_per_prompt is not None:
+            raise ValueError("pairs_per_prompt: only with pairs=sample (pairs=all forms every pair)")
+        return self
 
     def params(self) -> SamplingParams:
         return SamplingParams(

@@ -40,7 +40,7 @@ class JudgeRequest(BaseModel):
     rubric: RubricRef = Field(description="NAME or NAME@VERSION (default: the newest published version).")
     model: str | None = Field(default=None, description="litellm model; default RUBRICATE_JUDGE_MODEL.")
     orders: Literal["both", "ab"] = Field(default="both", description="both = position-bias control.")
-    limit: int | None = Field(default=None, ge=1, description="Only the first L pairs.")
+    limit: int | None = Field(default=None, ge=1, le=2**63 - 1, description="Only the first L pairs.")
     max_tokens: int = Field(default=DEFAULT_JUDGE_PARAMS.max_tokens, ge=16, le=8192)
 
     def params(self) -> SamplingParams:

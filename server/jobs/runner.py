@@ -13,6 +13,7 @@ the job row at most twice a second, and leaves the row ``done``, ``interrupted``
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 import time
@@ -89,6 +90,14 @@ def params_key(params: SamplingParams) -> dict[str, Any]:
     return params.model_dump(exclude={"timeout_s"})
 
 
+_running: dict[tuple[str, int, str], str] = {}  # (kind, project, params) → the job id this process runs
+_running_lock = threading.Lock()
+
+
+def _running_key(kind: str, project: Project, params: dict[str, Any]) -> tuple[str, int, str]:
+    return kind, project.id, json.dumps(params, sort_keys=True, default=str)
+
+
 def _start(
     store: Store, kind: str, project: Project, params: dict[str, Any], total: int, actor: Person | None
 ) -> tuple[str, bool]:
@@ -161,11 +170,47 @@ async def run_job(
     concurrency: int = 16,
     on_start: Callable[[str], None] | None = None,
 ) -> JobResult:
-    """Run a job spec over its items: resume, progress, per-item commits, errors, the job row, the result."""
+    """Run a job spec over its items: resume, progress, per-item commits, errors, the job row, the result.
+
+    The same job requested again while this process runs it is not run twice: the second caller gets
+    the running job's id (and a result saying `running`) and can follow its progress there.
+    """
     items = spec.items()
-    job_id, resumed = _start(store, spec.kind, project, spec.params, len(items), actor)
-    if on_start:
-        on_start(job_id)
+    key = _running_key(spec.kind, project, spec.params)
+    with _running_lock:
+        running = _running.get(key)
+        if running is None:
+            job_id, resumed = _start(store, spec.kind, project, spec.params, len(items), actor)
+            _running[key] = job_id
+    if running is not None:
+        if on_start:
+            on_start(running)
+        return JobResult(
+            job=running, kind=spec.kind, status="running", resumed=True, items=len(items),
+            done=0, skipped=0, failed=0, elapsed_s=0.0,
+        )  # fmt: skip
+    try:
+        if on_start:
+            on_start(job_id)
+        return await _run_spec(store, spec, items, job_id, resumed, actor=actor, progress=progress,
+                               concurrency=concurrency)  # fmt: skip
+    finally:
+        with _running_lock:
+            _running.pop(key, None)
+
+
+async def _run_spec(
+    store: Store,
+    spec: JobSpec[Any, Any, Any],
+    items: Sequence[Any],
+    job_id: str,
+    resumed: bool,
+    *,
+    actor: Person | None,
+    progress: Progress | None,
+    concurrency: int,
+) -> JobResult:
+    """The body of :func:`run_job` for a job this process now owns."""
     tracker = _Tracker(store, job_id, len(items), progress, actor)
     counts: Counter[str] = Counter()
     started = time.perf_counter()

@@ -8,7 +8,8 @@ routing a calibration re-makes the project's decisions in place.
 
 >>> from server.storage import open_store
 >>> from server.storage.repository import Repository
->>> store = open_store("sqlite:////tmp/rubricate-routing-store-doctest.db")
+>>> import tempfile
+>>> store = open_store(f"sqlite:///{tempfile.mkdtemp(prefix='rubricate-routing-')}/rubricate.db")
 >>> with store.write() as session:
 ...     project = Repository(session).get_or_create_project("routing-doctest")
 ...     result = Calibration(alpha=0.2, delta=0.1, n_calibration=0, judges=[])

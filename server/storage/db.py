@@ -9,8 +9,10 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from server.storage.audit import audit_flush
 
-SQLITE_BUSY_TIMEOUT_MS = 10_000
+SQLITE_BUSY_TIMEOUT_MS = 60_000  # for writers in other processes (a CLI import beside the server)
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -45,12 +47,24 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
+def private_file(path: Path) -> None:
+    """Make the SQLite file (and its folder) readable by the owner only: 0600, its WAL files alike.
+
+    SQLite gives the -wal and -shm files the database file's mode, so setting it first is enough.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists():
+            file.chmod(0o600)
+
+
 def make_engine(url: str) -> Engine:
     """Create the engine for `url`, making the SQLite file's folder when needed."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            private_file(Path(path))
         return _sqlite_engine(url)
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
@@ -65,6 +79,9 @@ class Store:
         self.engine = make_engine(url)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(self.engine.execution_options(rubricate_write=True), expire_on_commit=False)
+        self._write_turn: AbstractContextManager[Any] = (
+            threading.RLock() if self.engine.dialect.name == "sqlite" else nullcontext()
+        )
         for maker in (self._reader, self._writer):
             event.listen(maker, "after_flush", audit_flush)  # every write appends its audit event
 
@@ -80,8 +97,13 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """One write transaction: committed if the block ends normally, rolled back on any error."""
-        with self._writer() as session, session.begin():
+        """One write transaction: committed if the block ends normally, rolled back on any error.
+
+        On SQLite the writers of this process queue on one lock before they ask for SQLite's, so a
+        write waits its turn however long the queue, instead of failing with "database is locked"
+        when SQLite's busy timeout runs out; other processes still wait up to that timeout.
+        """
+        with self._write_turn, self._writer() as session, session.begin():
             yield session
 
     def dispose(self) -> None:

@@ -14,6 +14,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from server.storage.append_only import protect_audit
 from server.storage.db import Store
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -25,20 +26,22 @@ def _config() -> Config:
     return config
 
 
-def upgrade(store: Store, revision: str = "head") -> None:
-    """Bring the database up to `revision` (default: the newest migration)."""
+def upgrade(store: Store, revision: str = "heads") -> None:
+    """Bring the database up to `revision` (default: every head, so sibling migrations from parallel
+    branches apply without renumbering)."""
     with store.engine.connect() as connection:
         config = _config()
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+        protect_audit(connection)
         connection.commit()
 
 
 def is_current(store: Store) -> bool:
     """True when the database is at the newest migration."""
-    head = ScriptDirectory.from_config(_config()).get_current_head()
+    heads = set(ScriptDirectory.from_config(_config()).get_heads())
     with store.engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision() == head
+        return set(MigrationContext.configure(connection).get_current_heads()) == heads
 
 
 def autogenerate(store: Store, message: str) -> None:

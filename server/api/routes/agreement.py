@@ -1,5 +1,6 @@
 """Agreement: the project's report (people with each other, judges with people, bias, anchoring) and
-the comparison of two rubric versions. Any member of the project may read them."""
+the comparison of two rubric versions. Viewers, authors and admins of the project read them;
+reviewers do not (see server.api.visibility)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query
 
 from server.agreement.reports import AgreementReport, CompareReport, ReportOptions, agreement_report, compare_report
-from server.api.deps import CurrentUser, ReadSession, check_project
+from server.api.deps import CurrentUser, Heavy, ReadSession
 from server.api.errors import error_responses
+from server.api.limits import Id
+from server.api.visibility import check_labels
 from server.storage import Repository
 
 router = APIRouter(tags=["agreement"])
@@ -18,17 +21,22 @@ Failed = Annotated[
     Literal["tie", "exclude"],
     Query(description="A pair whose judge verdicts all failed counts as a tie, or is left out."),
 ]
-Resamples = Annotated[int, Query(ge=0, le=20_000, description="Bootstrap resamples for the intervals (0: none).")]
+Resamples = Annotated[
+    int, Query(ge=0, le=2_000, description="Bootstrap resamples for the intervals (0: none; the CLI allows more).")
+]
 Confidence = Annotated[float, Query(gt=0.5, lt=1, description="Coverage of the intervals.")]
 Criterion = Annotated[str | None, Query(description="Score this criterion's outcomes instead of the overall outcome.")]
 Seed = Annotated[int, Query(description="Seed of the bootstrap.")]
 
 
 @router.get(
-    "/projects/{project_id}/agreement", response_model=AgreementReport, responses=error_responses(401, 404, 422)
+    "/projects/{project_id}/agreement",
+    response_model=AgreementReport,
+    responses=error_responses(401, 403, 404, 422, 429),
+    dependencies=[Heavy],
 )
 def agreement(
-    project_id: int,
+    project_id: Id,
     user: CurrentUser,
     session: ReadSession,
     rubric: str | None = Query(default=None, description="NAME@VERSION (or NAME: its newest version)."),
@@ -41,7 +49,7 @@ def agreement(
 ) -> AgreementReport:
     """The agreement report; see `server.agreement.reports` for what counts."""
     repo = Repository(session)
-    check_project(repo, user, project_id)
+    check_labels(repo, user, project_id)
     options = ReportOptions(
         rubric=rubric,
         criterion=criterion,
@@ -58,10 +66,13 @@ def agreement(
 
 
 @router.get(
-    "/projects/{project_id}/agreement/compare", response_model=CompareReport, responses=error_responses(401, 404, 422)
+    "/projects/{project_id}/agreement/compare",
+    response_model=CompareReport,
+    responses=error_responses(401, 403, 404, 422, 429),
+    dependencies=[Heavy],
 )
 def compare(
-    project_id: int,
+    project_id: Id,
     user: CurrentUser,
     session: ReadSession,
     old: str = Query(description="NAME@VERSION before the edit."),
@@ -75,7 +86,7 @@ def compare(
     """Each judge's change in agreement with the human reference from `old` to `new`, on the same pairs,
     with a paired bootstrap interval."""
     repo = Repository(session)
-    check_project(repo, user, project_id)
+    check_labels(repo, user, project_id)
     options = ReportOptions(criterion=criterion, failed=failed, resamples=resamples, confidence=confidence, seed=seed)
     try:
         return compare_report(repo, project_id, old, new, options)

@@ -4,23 +4,33 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Query
 
-from server.api.deps import CurrentUser, ReadSession, StoreDep, check_project, project_role, require_role
+from server.api.deps import (
+    CurrentUser,
+    Heavy,
+    ReadSession,
+    StoreDep,
+    check_project,
+    check_within,
+    project_role,
+    require_role,
+)
 from server.api.errors import error_responses
+from server.api.limits import Id, Offset
 from server.api.schemas import (
     AnnotatorCreate,
     AnnotatorCreated,
     AnnotatorPublic,
     ImportRequest,
-    MemberAdd,
     Page,
     PairPublic,
     ProjectCreate,
     ProjectPublic,
 )
+from server.api.visibility import may_read_labels
 from server.imports.schema import ImportSummary
 from server.imports.service import import_rows
 from server.routing.store import decisions
-from server.storage import NotFound, Repository
+from server.storage import Repository
 
 router = APIRouter(tags=["projects"])
 
@@ -45,7 +55,7 @@ def create_project(body: ProjectCreate, user: CurrentUser, store: StoreDep) -> P
 
 
 @router.get("/projects/{project_id}", response_model=ProjectPublic, responses=error_responses(401, 404))
-def get_project(project_id: int, user: CurrentUser, session: ReadSession) -> ProjectPublic:
+def get_project(project_id: Id, user: CurrentUser, session: ReadSession) -> ProjectPublic:
     repo = Repository(session)
     project, role = project_role(repo, user, project_id)
     return ProjectPublic(
@@ -58,49 +68,39 @@ def get_project(project_id: int, user: CurrentUser, session: ReadSession) -> Pro
 
 
 @router.post(
-    "/projects/{project_id}/members",
-    status_code=201,
-    response_model=AnnotatorPublic,
-    responses=error_responses(401, 403, 404, 422),
-)
-def add_member(project_id: int, body: MemberAdd, user: CurrentUser, store: StoreDep) -> AnnotatorPublic:
-    with store.write() as session:
-        repo = Repository(session, user)
-        project = check_project(repo, user, project_id, "author")
-        annotator = repo.annotator_by_name(body.annotator)
-        if annotator is None:
-            raise NotFound(f"annotator {body.annotator!r} not found")
-        repo.add_member(project, annotator, body.role)
-        return AnnotatorPublic(id=annotator.id, name=annotator.name, role=body.role or annotator.role)
-
-
-@router.post(
     "/projects/{project_id}/import",
     response_model=ImportSummary,
-    responses=error_responses(401, 403, 404, 413, 422),
+    responses=error_responses(401, 403, 404, 413, 422, 429),
+    dependencies=[Heavy],
 )
-def import_into(project_id: int, body: ImportRequest, user: CurrentUser, store: StoreDep) -> ImportSummary:
+def import_into(project_id: Id, body: ImportRequest, user: CurrentUser, store: StoreDep) -> ImportSummary:
     with store.read() as session:
         project = check_project(Repository(session), user, project_id, "author")
+    if body.labels_as_accounts:
+        require_role(user, "admin")
     return import_rows(
-        store, [(f"rows[{i}]", row) for i, row in enumerate(body.rows)], project=project.name, actor=user
+        store,
+        [(f"rows[{i}]", row) for i, row in enumerate(body.rows)],
+        project=project.name,
+        actor=user,
+        labels_as_accounts=body.labels_as_accounts,
     )
 
 
 @router.get("/projects/{project_id}/pairs", response_model=Page, responses=error_responses(401, 404))
 def list_pairs(
-    project_id: int,
+    project_id: Id,
     user: CurrentUser,
     session: ReadSession,
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
     limit: int = Query(50, ge=1, le=500),
 ) -> Page:
     repo = Repository(session)
     _, role = project_role(repo, user, project_id)
-    # Reviewers never see other reviewers' rankings or judge output outside their assignments.
-    with_labels = role != "reviewer"
+    with_labels = may_read_labels(role)  # reviewers: no one's rankings, no verdicts (server.api.visibility)
     views = repo.pair_views(repo.pairs(project_id, offset=offset, limit=limit))
-    routed = decisions(session, project_id, [v.pair.id for v in views])
+    # a routing decision names the judge's outcome: a label, so reviewers do not get it either
+    routed = decisions(session, project_id, [v.pair.id for v in views]) if with_labels else {}
     return Page(
         items=[PairPublic.of(v, with_labels=with_labels, routing=routed.get(v.pair.id)) for v in views],
         total=repo.count_pairs(project_id),
@@ -110,12 +110,14 @@ def list_pairs(
 
 
 @router.get("/pairs/{pair_id}", response_model=PairPublic, responses=error_responses(401, 404))
-def get_pair(pair_id: int, user: CurrentUser, session: ReadSession) -> PairPublic:
+def get_pair(pair_id: Id, user: CurrentUser, session: ReadSession) -> PairPublic:
     repo = Repository(session)
     pair = repo.pair(pair_id)
+    check_within(repo, user, pair.project_id, f"pair {pair_id}")
     _, role = project_role(repo, user, pair.project_id)
-    routed = decisions(session, pair.project_id, [pair.id]).get(pair.id)
-    return PairPublic.of(repo.pair_views([pair])[0], with_labels=role != "reviewer", routing=routed)
+    with_labels = may_read_labels(role)
+    routed = decisions(session, pair.project_id, [pair.id]).get(pair.id) if with_labels else None
+    return PairPublic.of(repo.pair_views([pair])[0], with_labels=with_labels, routing=routed)
 
 
 @router.post(

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from rubrics.outcomes import Outcome
 from rubrics.render import render_guidelines
 from rubrics.schema import Rubric
-from server.api.deps import CurrentUser, ReadSession, StoreDep, check_project
+from server.api.deps import CurrentUser, ReadSession, StoreDep, check_project, check_within
 from server.api.errors import error_responses
+from server.api.limits import Id, Stamp
 from server.review import (
     RankingSubmission,
     ReviewSettings,
@@ -54,7 +54,7 @@ class AssignmentPublic(BaseModel):
         description="Why the pair is here under certified routing: escalated (no judge could be trusted on it) "
         "or an audit of an accepted judge label; null otherwise (gold items are not told apart).",
     )
-    created_at: datetime
+    created_at: Stamp
 
 
 class Queue(BaseModel):
@@ -106,7 +106,7 @@ def _public(repo: Repository, assignment: Assignment) -> AssignmentPublic:
 @router.get(
     "/projects/{project_id}/review/settings", response_model=ReviewSettings, responses=error_responses(401, 404)
 )
-def get_review_settings(project_id: int, user: CurrentUser, session: ReadSession) -> ReviewSettings:
+def get_review_settings(project_id: Id, user: CurrentUser, session: ReadSession) -> ReviewSettings:
     return review_settings(check_project(Repository(session), user, project_id).settings)
 
 
@@ -115,7 +115,7 @@ def get_review_settings(project_id: int, user: CurrentUser, session: ReadSession
     response_model=ReviewSettings,
     responses=error_responses(401, 403, 404, 422),
 )
-def put_review_settings(project_id: int, body: ReviewSettings, user: CurrentUser, store: StoreDep) -> ReviewSettings:
+def put_review_settings(project_id: Id, body: ReviewSettings, user: CurrentUser, store: StoreDep) -> ReviewSettings:
     with store.write() as session:
         repo = Repository(session, user)
         project = check_project(repo, user, project_id, "author")
@@ -126,7 +126,7 @@ def put_review_settings(project_id: int, body: ReviewSettings, user: CurrentUser
 
 
 @router.post("/projects/{project_id}/assignments/next", response_model=Queue, responses=error_responses(401, 403, 404))
-def next_item(project_id: int, user: CurrentUser, store: StoreDep) -> Queue:
+def next_item(project_id: Id, user: CurrentUser, store: StoreDep) -> Queue:
     with store.read() as session:
         check_project(Repository(session), user, project_id, "reviewer")
     assignment = next_assignment(store, project_id, user)
@@ -144,7 +144,7 @@ def next_item(project_id: int, user: CurrentUser, store: StoreDep) -> Queue:
     responses=error_responses(401, 404, 409, 422),
 )
 def rank(
-    assignment_id: int,
+    assignment_id: Id,
     body: RankingSubmission,
     user: CurrentUser,
     store: StoreDep,
@@ -153,7 +153,7 @@ def rank(
 ) -> RankingReceipt:
     with store.read() as session:
         repo = Repository(session)
-        check_project(repo, user, repo.assignment(assignment_id).project_id, "reviewer")
+        check_within(repo, user, repo.assignment(assignment_id).project_id, f"assignment {assignment_id}", "reviewer")
     ranking, created = submit_ranking(store, assignment_id, user, body, idempotency_key)
     if not created:
         response.status_code = 200
@@ -161,35 +161,37 @@ def rank(
 
 
 @router.post("/assignments/{assignment_id}/skip", status_code=204, responses=error_responses(401, 404, 409, 422))
-def skip(assignment_id: int, body: SkipSubmission, user: CurrentUser, store: StoreDep) -> None:
+def skip(assignment_id: Id, body: SkipSubmission, user: CurrentUser, store: StoreDep) -> None:
     with store.read() as session:
         repo = Repository(session)
-        check_project(repo, user, repo.assignment(assignment_id).project_id, "reviewer")
+        check_within(repo, user, repo.assignment(assignment_id).project_id, f"assignment {assignment_id}", "reviewer")
     skip_assignment(store, assignment_id, user, body)
 
 
 @router.get("/projects/{project_id}/disputes", responses=error_responses(401, 403, 404))
-def list_disputes(project_id: int, user: CurrentUser, session: ReadSession, limit: int = 200) -> list[dict[str, Any]]:
+def list_disputes(
+    project_id: Id, user: CurrentUser, session: ReadSession, limit: Annotated[int, Query(ge=1, le=10_000)] = 200
+) -> list[dict[str, Any]]:
     repo = Repository(session)
     check_project(repo, user, project_id, "author")
     return disputes(repo, project_id, limit=limit)
 
 
 @router.post("/pairs/{pair_id}/adjudication", status_code=201, responses=error_responses(401, 403, 404, 422))
-def adjudicate(pair_id: int, body: AdjudicationBody, user: CurrentUser, store: StoreDep) -> dict[str, Any]:
+def adjudicate(pair_id: Id, body: AdjudicationBody, user: CurrentUser, store: StoreDep) -> dict[str, Any]:
     with store.write() as session:
         repo = Repository(session, user)
         pair = repo.pair(pair_id)
-        check_project(repo, user, pair.project_id, "author")
+        check_within(repo, user, pair.project_id, f"pair {pair_id}", "author")
         adjudication = repo.set_adjudication(pair, user, body.outcome, body.note)
         return {"pair_id": pair_id, "outcome": adjudication.outcome, "note": adjudication.note}
 
 
 @router.put("/pairs/{pair_id}/gold", responses=error_responses(401, 403, 404, 422))
-def set_gold(pair_id: int, body: GoldBody, user: CurrentUser, store: StoreDep) -> dict[str, Any]:
+def set_gold(pair_id: Id, body: GoldBody, user: CurrentUser, store: StoreDep) -> dict[str, Any]:
     with store.write() as session:
         repo = Repository(session, user)
         pair = repo.pair(pair_id)
-        check_project(repo, user, pair.project_id, "author")
+        check_within(repo, user, pair.project_id, f"pair {pair_id}", "author")
         repo.set_gold(pair, body.outcome)
         return {"pair_id": pair_id, "is_gold": pair.is_gold, "gold_outcome": pair.gold_outcome}

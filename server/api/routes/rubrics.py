@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query
@@ -14,6 +13,7 @@ from rubrics.render import render_guidelines
 from rubrics.schema import Rubric
 from server.api.deps import CurrentUser, ReadSession, StoreDep, require_role
 from server.api.errors import error_responses
+from server.api.limits import Stamp
 from server.rubric_registry import Published, publish, resolve
 from server.storage import Repository
 from server.storage.tables import RubricVersion
@@ -35,7 +35,7 @@ class RubricSummary(BaseModel):
 class RubricVersionPublic(BaseModel):
     ref: str
     sha256: str
-    published_at: datetime
+    published_at: Stamp
     rubric: dict[str, Any]
     guidelines: str
 

@@ -14,6 +14,7 @@ from server.storage.repos.base import NotFound, UnitOfWork
 from server.storage.tables import (
     Assignment,
     Pair,
+    utcnow,
 )
 
 
@@ -31,6 +32,19 @@ class Assignments(UnitOfWork):
             .order_by(Assignment.id)
             .limit(1)
         )
+
+    def close_pending_for_pair(self, project_id: int, pair_id: int, annotator_id: int) -> None:
+        """Mark the annotator's pending assignment of the pair done (its ranking came another way)."""
+        pending = self.session.scalars(
+            select(Assignment).where(
+                Assignment.project_id == project_id,
+                Assignment.pair_id == pair_id,
+                Assignment.annotator_id == annotator_id,
+                Assignment.status == "pending",
+            )
+        )
+        for assignment in pending:
+            self.finish_assignment(assignment.id, "done", at=utcnow())
 
     def assignment(self, assignment_id: int) -> Assignment:
         assignment = self.session.get(Assignment, assignment_id)

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 
 from server.storage.repos.base import NotFound, PairView, UnitOfWork, digest
 from server.storage.tables import (
@@ -87,6 +88,18 @@ class Pairs(UnitOfWork):
                 select(Response).where(Response.prompt_id == prompt_id, Response.source == source).order_by(Response.id)
             )
         )
+
+    def pair_texts(self, project_id: int) -> dict[str, tuple[str, str, str]]:
+        """Pair key → content hashes of (prompt, response a, response b), for every pair of the project."""
+        a, b = aliased(Response), aliased(Response)
+        rows = self.session.execute(
+            select(Pair.key, Prompt.content_hash, a.content_hash, b.content_hash)
+            .join(Prompt, Pair.prompt_id == Prompt.id)
+            .join(a, Pair.response_a_id == a.id)
+            .join(b, Pair.response_b_id == b.id)
+            .where(Pair.project_id == project_id)
+        )
+        return {key: (p, ra, rb) for key, p, ra, rb in rows}
 
     def pair_keys(self, project_id: int) -> dict[str, Pair]:
         return {p.key: p for p in self.session.scalars(select(Pair).where(Pair.project_id == project_id))}

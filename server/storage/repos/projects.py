@@ -75,6 +75,33 @@ class Projects(UnitOfWork):
         self.session.add(member)
         return member
 
+    def set_member_role(self, project_id: int, annotator_id: int, role: str) -> Membership:
+        """Change a member's role in the project."""
+        if role not in ROLES:
+            raise ValueError(f"role: must be one of {', '.join(ROLES)}, got {role!r}")
+        member = self.membership(project_id, annotator_id)
+        if member is None:
+            raise NotFound("member not found")
+        member.role = role
+        self.session.flush()
+        return member
+
+    def remove_member(self, project_id: int, annotator_id: int) -> None:
+        """Take an annotator out of the project (their rankings stay, with their provenance)."""
+        member = self.membership(project_id, annotator_id)
+        if member is None:
+            raise NotFound("member not found")
+        self.session.delete(member)
+        self.session.flush()
+
+    def shares_project(self, annotator_id: int, other_id: int) -> bool:
+        """True when the two annotators are members of at least one common project."""
+        mine = select(Membership.project_id).where(Membership.annotator_id == annotator_id)
+        found = self.session.scalar(
+            select(Membership.project_id).where(Membership.annotator_id == other_id, Membership.project_id.in_(mine))
+        )
+        return found is not None
+
     def members(self, project_id: int) -> list[tuple[str, Person]]:
         """(role in the project, person) for every member."""
         rows = self.session.execute(

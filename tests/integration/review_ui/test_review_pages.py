@@ -152,10 +152,13 @@ def test_review_submission_is_stored_with_time_strength_and_one_idempotency_key(
         assert 42 <= ranking.seconds < 42 + 60
         key = ranking.idempotency_key
     assert key == ui.session_state[f"idem:{aid}"]
-    retry = stack.call(
-        "POST", f"/assignments/{aid}/ranking", "rev5", json={"outcome": "b"}, headers={"Idempotency-Key": key}
-    )
+    same = {"outcome": "b", "strength": 2, "rationale": "B answers the question; A drifts.", "confidence": 4}
+    retry = stack.call("POST", f"/assignments/{aid}/ranking", "rev5", json=same, headers={"Idempotency-Key": key})
     assert retry.status_code == 200 and retry.json() == {**receipt, "created": False}
+    other = stack.call(  # the same key with another answer is not a retry (#13 item 12)
+        "POST", f"/assignments/{aid}/ranking", "rev5", json={"outcome": "a"}, headers={"Idempotency-Key": key}
+    )
+    assert other.status_code == 409
 
 
 def test_a_strength_that_contradicts_the_choice_is_refused_before_sending(ui: AppTest, stack: ReviewStack) -> None:
