@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import IntegrityError
 
 from rubrics.outcomes import Order, Outcome, strict_majority, to_canonical
 from rubrics.versions import RubricRef
@@ -177,9 +178,26 @@ def submit_ranking(
     store: Store, assignment_id: int, annotator: Person, body: RankingSubmission, idempotency_key: str
 ) -> tuple[Ranking, bool]:
     """Store the ranking for an assignment; returns (ranking, created). A retry with the same key returns
-    the first ranking and creates nothing."""
+    the first ranking and creates nothing.
+
+    Concurrent retries race on PostgreSQL (each transaction sees no ranking yet); the loser's insert
+    breaks a unique constraint, and answering it again then finds the winner's ranking.
+    """
+    try:
+        return _submit_once(store, assignment_id, annotator, body, idempotency_key)
+    except IntegrityError:
+        try:
+            return _submit_once(store, assignment_id, annotator, body, idempotency_key)
+        except IntegrityError:
+            raise Conflict(f"assignment {assignment_id} was answered at the same moment by another request") from None
+
+
+def _submit_once(
+    store: Store, assignment_id: int, annotator: Person, body: RankingSubmission, idempotency_key: str
+) -> tuple[Ranking, bool]:
     with store.write() as session:
         repo = Repository(session, annotator)
+        repo.lock_assignment(assignment_id)  # answers to one assignment queue here, retries included
         existing = repo.ranking_by_key(idempotency_key)
         if existing is not None:
             if existing.annotator_id != annotator.id or existing.assignment_id != assignment_id:

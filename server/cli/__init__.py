@@ -101,7 +101,7 @@ def import_(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Import data in one transaction; a re-run of the same data adds nothing."""
+    """Import data, validated whole before a row is written; a re-run of the same data adds nothing."""
     with user_errors():
         mapping = parse_mapping(map_ or [])
         with progress_bar(f"importing {path.name}", not as_json) as update:

@@ -46,6 +46,13 @@ class Assignments(UnitOfWork):
         for assignment in pending:
             self.finish_assignment(assignment.id, "done", at=utcnow())
 
+    def lock_assignment(self, assignment_id: int) -> Assignment:
+        """The assignment, locked until the transaction ends (PostgreSQL; SQLite writes are serial)."""
+        assignment = self.session.get(Assignment, assignment_id, with_for_update=True)
+        if assignment is None:
+            raise NotFound(f"assignment {assignment_id} not found")
+        return assignment
+
     def assignment(self, assignment_id: int) -> Assignment:
         assignment = self.session.get(Assignment, assignment_id)
         if assignment is None:
