@@ -388,8 +388,9 @@ class LiteLLMBackend:
             "timeout": limit or HTTP_TIMEOUT_S,
             "num_retries": 0,
             "api_base": self.api_base,
-            # vLLM without --api-key accepts any key; litellm's OpenAI-compatible path wants one.
-            "api_key": self.api_key or "EMPTY",
+            # vLLM without --api-key accepts any key and litellm's OpenAI-compatible path wants one; a hosted
+            # provider (no api_base) finds its own key in the environment, which a placeholder would override.
+            "api_key": self.api_key or ("EMPTY" if self.api_base else None),
         }
         if params.seed is not None:
             kwargs["seed"] = params.seed

@@ -105,3 +105,22 @@ def test_no_event_loop_is_created_at_construction() -> None:
     with pytest.raises(RuntimeError):
         asyncio.get_running_loop()
 
+
+
+def test_a_hosted_provider_keeps_its_own_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No api_base: nothing is sent as api_key, so litellm reads the provider's key from the environment
+    (a placeholder would override it); with an api_base (our vLLM) a placeholder is sent."""
+    import judges.litellm_backend as module
+
+    sent: list[dict] = []
+
+    async def refuse(**kwargs: object) -> None:
+        sent.append(dict(kwargs))
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(module.litellm, "acompletion", refuse)
+    for backend in (LiteLLMBackend("anthropic/claude-x", max_retries=0),
+                    LiteLLMBackend("hosted_vllm/x", api_base="http://127.0.0.1:9/v1", max_retries=0)):  # fmt: skip
+        with pytest.raises(BackendError):
+            asyncio.run(backend.complete([{"role": "user", "content": "hi"}], None, SamplingParams()))
+    assert [s["api_key"] for s in sent] == [None, "EMPTY"]
