@@ -26,8 +26,7 @@ JUDGES = ("gpt-3.5-turbo", "pandalm-7b")
 
 @pytest.fixture(scope="module")
 def items() -> list[Item]:
-    if not (PANDALM / "testset-v1.json").is_file():
-        pytest.skip(f"PandaLM data not found under {PANDALM}")
+    assert (PANDALM / "testset-v1.json").is_file(), f"the PandaLM data is expected at {PANDALM}"
     rows = [row for _, row in read_pandalm(PANDALM)]
     return [
         Item(
