@@ -1,8 +1,9 @@
 """Certified routing: accept a judge's label only where a calibrated guarantee holds, escalate the rest.
 
 The pure core (plain records in, results out; nothing touches storage): `server.routing.signals` turns
-verdicts into confidence signals; `server.routing.calibration` calibrates a threshold per judge
-(fixed-sequence Clopper–Pearson testing, cascades) and routes pairs; `server.routing.estimate` gives
+verdicts into confidence signals; `server.routing.threshold` chooses one judge's threshold
+(fixed-sequence testing with exact Clopper–Pearson or hypergeometric bounds);
+`server.routing.calibration` calibrates a cascade of judges and routes pairs; `server.routing.estimate` gives
 outcome shares with prediction-powered (PPI++) intervals; `server.routing.validity` is the split study.
 
 The service around it: `server.routing.labelled` (stored labels → the human reference and each
@@ -19,20 +20,14 @@ sample), `server.routing.audit` (audit agreement per calibration) and `server.ro
 """
 
 from server.routing.calibration import (
-    DEFAULT_MIN_N,
     Calibration,
     Decision,
     JudgeCalibration,
     PairSignals,
     RoutingSummary,
     Stage,
-    ThresholdChoice,
     calibrate,
-    check_levels,
-    choose_threshold,
-    risk_upper_bound,
     route,
-    routed_upper_bound,
     summarize,
 )
 from server.routing.estimate import Interval, OutcomeShare, OutcomeShares, one_hot, outcome_shares
@@ -47,6 +42,14 @@ from server.routing.signals import (
     panel_agreement,
     preference_agreement,
     stated_confidence,
+)
+from server.routing.threshold import (
+    DEFAULT_MIN_N,
+    ThresholdChoice,
+    check_levels,
+    choose_threshold,
+    risk_upper_bound,
+    routed_upper_bound,
 )
 
 __all__ = [

@@ -26,9 +26,9 @@ from sqlalchemy.orm import Session
 
 from rubrics.outcomes import Outcome
 from server.labels import PairLabels
-from server.routing.calibration import risk_upper_bound
 from server.routing.labelled import human_reference
 from server.routing.store import calibration_records, decisions
+from server.routing.threshold import risk_upper_bound
 
 
 class Rate(BaseModel):

@@ -3,14 +3,8 @@
 The guarantee ("Trust or Escalate", Jung et al., ICLR 2025): with probability at least 1−δ over the
 calibration pairs, a judge agrees with the human reference on at least 1−α of the pairs it accepts.
 
-How a threshold is chosen (:func:`choose_threshold`): the candidate thresholds are the distinct
-signal values, tested from the most confident down (fixed-sequence testing). At a threshold t every
-calibration pair with signal ≥ t is accepted together (ties in a discrete signal are never split);
-the step passes when the exact one-sided Clopper–Pearson upper bound at level δ on the disagreement
-rate among those pairs (:func:`risk_upper_bound`) is at most α. Thresholds with fewer than `min_n`
-accepted pairs are never certified (they are skipped; since the count only grows as the threshold
-falls, they are a prefix of the sequence). Testing stops at the first step that fails; the lowest
-threshold that passed is the judge's threshold, or None when none did.
+One judge's threshold is chosen by fixed-sequence testing (:func:`server.routing.threshold.choose_threshold`,
+whose module says how, and what each of the two promises bounds).
 
 A cascade (:func:`calibrate`) takes judges cheapest first: each judge is calibrated on the
 calibration pairs the judges before it did not accept. Each judge's guarantee holds at 1−δ; all of
@@ -18,13 +12,9 @@ them at once (and so the cascade's accepted pairs as a whole) at 1−kδ for k j
 bound: pass ``delta / k`` for a joint 1−δ. :func:`route` maps pairs without a human reference to
 accepted (judge, outcome, confidence) or escalated (with its uncertainty).
 
-Two promises. By default (``promise="population"``) the bound is on the disagreement *rate* of the
-judge above its threshold, for pairs drawn like the calibration pairs. A finite set of routed pairs
-then disagrees more than α by its own sampling noise alone when that rate sits just under α. Given
-the pairs to be routed (`routed`, their signals only: no labels), ``promise="routed"`` bounds instead
-the disagreement *among those routed pairs* that get accepted: each step is the exact
-hypergeometric test of "more than α of the routed pairs above t disagree", valid when which pairs got
-human labels was random (:func:`routed_upper_bound`). It is the promise a split study measures.
+Two promises: by default (``promise="population"``) the bound is on each judge's disagreement rate above
+its threshold; given the pairs to be routed, ``promise="routed"`` bounds the disagreement among those
+routed pairs that get accepted (the promise a split study measures).
 
 >>> pairs = [PairSignals(f"p{i}", {"judge": Judgement("a", i / 100)}, reference="a" if i > 20 else "b")
 ...          for i in range(100)]
@@ -43,15 +33,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
-from scipy.stats import beta, hypergeom
 
 from rubrics.outcomes import Outcome
 from server.routing.signals import Judgement
-
-DEFAULT_MIN_N = 30
-"""Fewest calibration pairs a certified threshold may accept by default."""
+from server.routing.threshold import (
+    DEFAULT_MIN_N,
+    check_levels,
+    choose_threshold,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,22 +62,6 @@ class Stage:
 
     judge: str
     signal: str
-
-
-@dataclass(frozen=True, slots=True)
-class ThresholdChoice:
-    """The outcome of fixed-sequence testing for one judge.
-
-    `risk_upper_bound` and `accepted` are at the chosen threshold (None and 0 when nothing was
-    certified); `tested` counts the thresholds tested, the last being the one that failed if any.
-    """
-
-    threshold: float | None
-    accepted: int
-    disagreements: int
-    risk_upper_bound: float | None
-    n_calibration: int
-    tested: int
 
 
 class _Frozen(BaseModel):
@@ -149,131 +123,6 @@ class RoutingSummary(_Frozen):
     by_judge: dict[str, int]
 
 
-def check_levels(alpha: float, delta: float, min_n: int) -> None:
-    """Raise a ValueError naming the field when α, δ or min_n is out of range.
-
-    >>> check_levels(0.2, 1.5, 30)
-    Traceback (most recent call last):
-    ...
-    ValueError: delta: must be strictly between 0 and 1, got 1.5
-    """
-    for name, value in (("alpha", alpha), ("delta", delta)):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 < value < 1.0:
-            raise ValueError(f"{name}: must be strictly between 0 and 1, got {value!r}")
-    if isinstance(min_n, bool) or not isinstance(min_n, int | np.integer) or min_n < 1:
-        raise ValueError(f"min_n: must be a whole number of at least 1, got {min_n!r}")
-
-
-def risk_upper_bound(disagreements: int | np.ndarray, n: int | np.ndarray, delta: float) -> float | np.ndarray:
-    """Exact one-sided (Clopper–Pearson) upper confidence bound at level 1−δ on a binomial rate.
-
-    The bound u solves P(Binomial(n, u) ≤ k) = δ; it is 1 when every trial disagreed (k = n).
-
-    >>> round(risk_upper_bound(0, 22, 0.1), 4), round(risk_upper_bound(5, 50, 0.1), 4), risk_upper_bound(3, 3, 0.1)
-    (0.0994, 0.1776, 1.0)
-    """
-    if not 0.0 < delta < 1.0:
-        raise ValueError(f"delta: must be strictly between 0 and 1, got {delta!r}")
-    k = np.asarray(disagreements, dtype=float)
-    n = np.asarray(n, dtype=float)
-    if np.any(n < 1) or np.any(k < 0) or np.any(k > n):
-        raise ValueError("disagreements: must lie between 0 and n, with n ≥ 1")
-    with np.errstate(invalid="ignore"):
-        bound = np.where(k < n, beta.ppf(1.0 - delta, k + 1.0, np.maximum(n - k, 1.0)), 1.0)
-    return float(bound) if bound.ndim == 0 else bound
-
-
-def routed_upper_bound(disagreements: int, n: int, routed: int, delta: float) -> float:
-    """Exact 1−δ upper bound on the share of `routed` unlabelled pairs that disagree, from n labelled ones.
-
-    The n + routed pairs are exchangeable (which of them got human labels was random), so given the
-    total K of disagreements, the labelled pairs' count is Hypergeometric(n + routed, K, n). The bound
-    is j/routed for the smallest j such that K = disagreements + j + 1 would make the observed count
-    or fewer a δ-rare event; 0 when nothing is routed.
-
-    >>> round(routed_upper_bound(10, 100, 100, 0.1), 2), round(risk_upper_bound(10, 100, 0.1), 3)
-    (0.17, 0.15)
-    """
-    if not 0.0 < delta < 1.0:
-        raise ValueError(f"delta: must be strictly between 0 and 1, got {delta!r}")
-    if n < 1 or not 0 <= disagreements <= n or routed < 0:
-        raise ValueError("disagreements: must lie between 0 and n, with n ≥ 1 and routed ≥ 0")
-    if routed == 0:
-        return 0.0
-    more = np.arange(routed)  # j: "at most j of the routed pairs disagree" is refuted when p ≤ δ for K = k + j + 1
-    p = hypergeom.cdf(disagreements, n + routed, disagreements + more + 1, n)
-    refuted = np.flatnonzero(p <= delta)
-    return float(refuted[0] / routed) if refuted.size else 1.0
-
-
-def choose_threshold(
-    confidences: Sequence[float] | np.ndarray,
-    disagrees: Sequence[bool] | np.ndarray,
-    *,
-    alpha: float,
-    delta: float,
-    min_n: int = DEFAULT_MIN_N,
-    routed: Sequence[float] | np.ndarray | None = None,
-) -> ThresholdChoice:
-    """Fixed-sequence testing over the distinct confidence values, from the most confident down.
-
-    Args:
-        confidences: the signal value of each calibration pair the judge could accept.
-        disagrees: for each, whether the judge's outcome differs from the human reference.
-        alpha: the largest disagreement rate to certify.
-        delta: the error level of each bound (the guarantee holds with probability ≥ 1−δ).
-        min_n: fewest accepted pairs a certified threshold may rest on.
-        routed: the signal values of the unlabelled pairs to be routed (the judge's usable ones): each
-            step then bounds their disagreement with :func:`routed_upper_bound` instead of the rate.
-
-    Returns:
-        The lowest threshold reached before the first failing step (None if the first one fails).
-
-    >>> choose_threshold([0.9, 0.9, 0.8, 0.7, 0.6], [False, False, False, True, True], alpha=0.7, delta=0.1, min_n=2)
-    ThresholdChoice(threshold=0.7, accepted=4, disagreements=1, risk_upper_bound=0.6795..., n_calibration=5, tested=4)
-    """
-    check_levels(alpha, delta, min_n)
-    values = np.asarray(confidences, dtype=float)
-    wrong = np.asarray(disagrees, dtype=bool)
-    if values.shape != wrong.shape or values.ndim != 1:
-        raise ValueError("confidences, disagrees: must be two flat sequences of the same length")
-    if not np.all(np.isfinite(values)):
-        raise ValueError("confidences: must be finite numbers")
-    order = np.argsort(-values, kind="stable")
-    values, wrong = values[order], wrong[order]
-    # The last index of each run of equal values: accepting at a threshold takes the whole run.
-    ends = np.flatnonzero(np.append(values[1:] != values[:-1], True)) if values.size else np.array([], dtype=int)
-    accepted = ends + 1
-    disagreements = np.cumsum(wrong)[ends] if values.size else np.array([], dtype=int)
-    eligible = accepted >= min_n
-    if routed is None:
-        bounds = risk_upper_bound(disagreements[eligible], accepted[eligible], delta) if eligible.any() else []
-    else:
-        future = np.sort(np.asarray(routed, dtype=float))
-        if not np.all(np.isfinite(future)):
-            raise ValueError("routed: must be finite numbers")
-        above = future.size - np.searchsorted(future, values[ends[eligible]], side="left")
-        bounds = [
-            routed_upper_bound(int(k), int(n), int(m), delta)
-            for k, n, m in zip(disagreements[eligible], accepted[eligible], above, strict=True)
-        ]
-    passing = np.asarray(bounds) <= alpha
-    failed = np.flatnonzero(~passing)
-    passed = int(failed[0]) if failed.size else int(passing.size)
-    tested = min(passed + 1, int(passing.size))
-    if passed == 0:
-        return ThresholdChoice(None, 0, 0, None, int(values.size), tested)
-    index = np.flatnonzero(eligible)[passed - 1]
-    return ThresholdChoice(
-        threshold=float(values[ends[index]]),
-        accepted=int(accepted[index]),
-        disagreements=int(disagreements[index]),
-        risk_upper_bound=float(np.asarray(bounds)[passed - 1]),
-        n_calibration=int(values.size),
-        tested=tested,
-    )
-
-
 def _usable(judgement: Judgement | None) -> bool:
     """Whether a judgement can be accepted at all: it has an outcome and a signal value."""
     return judgement is not None and judgement.outcome is not None and judgement.confidence is not None
@@ -306,44 +155,17 @@ def calibrate(
     [('j', None)]
     """
     check_levels(alpha, delta, min_n)
-    if not stages:
-        raise ValueError("judges: name at least one judge")
-    names = [stage.judge for stage in stages]
-    if len(set(names)) != len(names):
-        raise ValueError(f"judges: each judge may appear once in a cascade, got {names}")
+    _check_cascade(stages)
     remaining = [pair for pair in pairs if pair.reference is not None]
     n_calibration = len(remaining)
     future = None if routed is None else list(routed)
     judges = []
     for stage in stages:
-        usable = [
-            (pair.judgements[stage.judge], pair.reference)
-            for pair in remaining
-            if _usable(pair.judgements.get(stage.judge))
-        ]
-        choice = choose_threshold(
-            [judgement.confidence for judgement, _ in usable],
-            [judgement.outcome != reference for judgement, reference in usable],
-            alpha=alpha,
-            delta=delta,
-            min_n=min_n,
-            routed=None
-            if future is None
-            else [j.confidence for pair in future if _usable(j := pair.judgements.get(stage.judge))],
-        )
-        judges.append(
-            JudgeCalibration(
-                judge=stage.judge,
-                signal=stage.signal,
-                threshold=choice.threshold,
-                accepted=choice.accepted,
-                risk_upper_bound=choice.risk_upper_bound,
-                n_calibration=len(remaining),
-            )
-        )
-        remaining = [pair for pair in remaining if not _accepts(pair.judgements.get(stage.judge), choice.threshold)]
+        judge = _calibrate_stage(stage, remaining, future, alpha=alpha, delta=delta, min_n=min_n)
+        judges.append(judge)
+        remaining = [pair for pair in remaining if not _accepts(pair.judgements.get(stage.judge), judge.threshold)]
         if future is not None:
-            future = [pair for pair in future if not _accepts(pair.judgements.get(stage.judge), choice.threshold)]
+            future = [pair for pair in future if not _accepts(pair.judgements.get(stage.judge), judge.threshold)]
     return Calibration(
         calibration=calibration,
         alpha=alpha,
@@ -351,6 +173,51 @@ def calibrate(
         n_calibration=n_calibration,
         judges=judges,
         promise="population" if routed is None else "routed",
+    )
+
+
+def _check_cascade(stages: Sequence[Stage]) -> None:
+    """Raise a ValueError unless the cascade names at least one judge, each once."""
+    if not stages:
+        raise ValueError("judges: name at least one judge")
+    names = [stage.judge for stage in stages]
+    if len(set(names)) != len(names):
+        raise ValueError(f"judges: each judge may appear once in a cascade, got {names}")
+
+
+def _calibrate_stage(
+    stage: Stage,
+    remaining: Sequence[PairSignals],
+    future: Sequence[PairSignals] | None,
+    *,
+    alpha: float,
+    delta: float,
+    min_n: int,
+) -> JudgeCalibration:
+    """One judge of the cascade, on the calibration (and routed) pairs the judges before it left."""
+    usable = [
+        (pair.judgements[stage.judge], pair.reference)
+        for pair in remaining
+        if _usable(pair.judgements.get(stage.judge))
+    ]
+    routed = None
+    if future is not None:
+        routed = [j.confidence for pair in future if _usable(j := pair.judgements.get(stage.judge))]
+    choice = choose_threshold(
+        [judgement.confidence for judgement, _ in usable],
+        [judgement.outcome != reference for judgement, reference in usable],
+        alpha=alpha,
+        delta=delta,
+        min_n=min_n,
+        routed=routed,  # type: ignore[arg-type]
+    )
+    return JudgeCalibration(
+        judge=stage.judge,
+        signal=stage.signal,
+        threshold=choice.threshold,
+        accepted=choice.accepted,
+        risk_upper_bound=choice.risk_upper_bound,
+        n_calibration=len(remaining),
     )
 
 
