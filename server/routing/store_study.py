@@ -30,7 +30,7 @@ from server.imports.service import import_rows
 from server.routing.calibration import DEFAULT_MIN_N, JudgeCalibration, PairSignals, Stage, route
 from server.routing.service import CalibrateRequest, calibrate_project, project_signals, route_project, row_id
 from server.routing.validity import Item, Plan, Row, Run, hindsight_ceiling, summarize
-from server.storage import Repository, open_store
+from server.storage import Repository, Store, open_store
 
 
 def _reference(row: dict[str, Any]) -> Outcome | None:
@@ -69,37 +69,41 @@ def store_study(
         test = [labelled[i] for i in order[n_calibration:]]
         store = open_store(database(split))
         try:
-            records = [(f"calibration {i}", row) for i, row in enumerate(calibration)]
-            records += [(f"test {i}", {**row, "labels": {}}) for i, row in enumerate(test)]
-            import_rows(store, records, project="study")
-            with store.read() as session:
-                project_id = Repository(session).project_by_name("study").id
+            project_id = _load_split(store, calibration, test)
             for alpha in alphas:
                 request = CalibrateRequest(judges=list(judges), signal=signal, alpha=alpha, delta=delta, min_n=min_n)
-                record = calibrate_project(store, project_id, request)
-                routed = route_project(store, project_id, int(record.calibration))
-                accepted = [d for d in routed.decisions if d.status == "accepted"]
-                wrong = sum(d.outcome != references[d.id] for d in accepted)
-                rate = wrong / len(accepted) if accepted else 0.0
-                pairs, with_reference, to_route = project_signals(store, project_id, record)
-                ids = {str(pair.id): row_id(pair) for pair in pairs}
-                everything = [*with_reference, *to_route]  # the population: both halves, references held back
-                pooled = [d for d in route(everything, record.as_calibration()) if d.status == "accepted"]
-                pooled_wrong = sum(d.outcome != references[ids[d.pair]] for d in pooled)
-                ceiling = _ceiling(record.judges, to_route, ids, references, alpha)
-                results[alpha].append(
-                    (
-                        rate > alpha,
-                        pooled_wrong > alpha * len(pooled),
-                        record.certified,
-                        len(accepted) / len(test),
-                        rate,
-                        ceiling,
-                    )
-                )
+                results[alpha].append(_run(store, project_id, request, references, len(test)))
         finally:
             store.dispose()
     return summarize(name, splits, results)
+
+
+def _load_split(store: Store, calibration: Sequence[dict[str, Any]], test: Sequence[dict[str, Any]]) -> int:
+    """Import one split into project `study`: the calibration rows with their labels, the test rows without."""
+    records = [(f"calibration {i}", row) for i, row in enumerate(calibration)]
+    records += [(f"test {i}", {**row, "labels": {}}) for i, row in enumerate(test)]
+    import_rows(store, records, project="study")
+    with store.read() as session:
+        return Repository(session).project_by_name("study").id
+
+
+def _run(
+    store: Store, project_id: int, request: CalibrateRequest, references: dict[str, Outcome | None], n_test: int
+) -> Run:
+    """Calibrate and route one split at one α; what the study counts of it (see :func:`summarize`)."""
+    alpha = request.alpha
+    record = calibrate_project(store, project_id, request)
+    routed = route_project(store, project_id, int(record.calibration))
+    accepted = [d for d in routed.decisions if d.status == "accepted"]
+    wrong = sum(d.outcome != references[d.id] for d in accepted)
+    rate = wrong / len(accepted) if accepted else 0.0
+    pairs, with_reference, to_route = project_signals(store, project_id, record)
+    ids = {str(pair.id): row_id(pair) for pair in pairs}
+    everything = [*with_reference, *to_route]  # the population: both halves, references held back
+    pooled = [d for d in route(everything, record.as_calibration()) if d.status == "accepted"]
+    pooled_wrong = sum(d.outcome != references[ids[d.pair]] for d in pooled)
+    ceiling = _ceiling(record.judges, to_route, ids, references, alpha)
+    return (rate > alpha, pooled_wrong > alpha * len(pooled), record.certified, len(accepted) / n_test, rate, ceiling)
 
 
 def _ceiling(
