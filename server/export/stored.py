@@ -11,7 +11,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from server.export.labels import CertifiedVote, ExportPair, HumanVote, JudgeVote, LabelSource, resolve_label
-from server.export.trl import CertifiedCounts, ExportFormat, ExportManifest, export_dataset
+from server.export.manifest import CertifiedCounts, ExportManifest
+from server.export.trl import ExportFormat, export_dataset
 from server.labels import PairLabels, RubricVersionRef, counted_versions, judgement, pair_labels, view_refs
 from server.routing.store import calibration_records, decisions
 from server.rubric_registry import resolve

@@ -37,23 +37,19 @@ Decisions worth knowing:
   of input order; rows keep the input order within a split (``kto`` rows excepted: shuffled, seeded).
 
 Files under ``out``: ``dataset/`` (``DatasetDict.save_to_disk``), ``<split>.parquet`` and
-``<split>.jsonl`` per split, and ``manifest.json`` (:class:`ExportManifest`, with the sha256 of every
-other file). The export is written into a temporary sibling folder and renamed into place, so a failed
+``<split>.jsonl`` per split, and ``manifest.json`` (:class:`~server.export.manifest.ExportManifest`, with the
+sha256 of every other file). The export is written into a temporary sibling folder and renamed into place, so a failed
 export never leaves half a dataset, and an existing ``out`` is only replaced with ``overwrite=True``.
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 import random
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from server.export.files import file_checksums, json_line, replaced_atomically, sha256_file, write_jsonl
+from server.export.files import json_line, replaced_atomically, sha256_file, write_jsonl
 from server.export.formats import (
     FORMATS,
     ExportFormat,
@@ -67,75 +63,21 @@ from server.export.formats import (
     to_columns,
 )
 from server.export.labels import ExportPair, Label, LabelSource, resolve_label
+from server.export.manifest import (
+    MANIFEST,
+    CertifiedCounts,
+    Dropped,
+    ExportManifest,
+    Filters,
+    SplitSpec,
+    load_manifest,
+    seal,
+    verify,
+)
 
 SplitName = Literal["train", "test"]
 SOURCES: tuple[LabelSource, ...] = ("humans", "judge", "consensus", "certified")
-MANIFEST = "manifest.json"  # also in server.export.files
 DATASET_DIR = "dataset"
-
-
-class Filters(BaseModel):
-    """The filters an export applied."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    rubric: str | None
-    min_agreement: float | None
-    drop_ties: bool
-
-
-class Dropped(BaseModel):
-    """Pairs left out of an export, by reason (a pair counts once, under the first reason that applies)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    no_label: int = 0
-    below_agreement: int = 0
-    tie: int = 0
-
-
-class CertifiedCounts(BaseModel):
-    """A ``certified`` export: the calibration routed, and how many pairs each kind of label gave."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    calibration: str | None
-    alpha: float | None
-    delta: float | None
-    judge_labels: int = Field(default=0, description="exported pairs labelled by an accepted judge label")
-    escalated_left_out: int = Field(description="escalated pairs without a human label (also in dropped.no_label)")
-
-
-class SplitSpec(BaseModel):
-    """How rows were split: by prompt, with this test fraction and seed."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    by: Literal["prompt_id"] = "prompt_id"
-    test_size: float
-    seed: int
-
-
-class ExportManifest(BaseModel):
-    """What an export holds and how it was made; written as ``manifest.json`` next to the files."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    format: ExportFormat
-    source: LabelSource
-    conversational: bool
-    filters: Filters
-    split: SplitSpec
-    pairs_in: int
-    pairs_exported: int
-    rows: dict[str, int]
-    prompts: dict[str, int]
-    dropped: Dropped
-    columns: list[str]
-    files: dict[str, str]
-    rubricate_version: str
-    created_at: datetime
-    certified: CertifiedCounts | None = None
 
 
 # ---------------------------------------------------------------- splits
@@ -163,28 +105,6 @@ def split_by_prompt(prompt_ids: Iterable[str], test_size: float, seed: int) -> d
         n_test = min(max(round(test_size * len(groups)), 1), len(groups) - 1)
     test = set(random.Random(seed).sample(groups, n_test))
     return {group: "test" if group in test else "train" for group in groups}
-
-
-# ---------------------------------------------------------------- files
-
-
-def load_manifest(out: Path) -> ExportManifest:
-    """Read ``out/manifest.json``."""
-    return ExportManifest.model_validate_json((Path(out) / MANIFEST).read_text(encoding="utf-8"))
-
-
-def verify(out: Path) -> list[str]:
-    """Files whose sha256 no longer matches the manifest (or that appeared or went missing); [] when intact."""
-    out = Path(out)
-    recorded, actual = load_manifest(out).files, file_checksums(out)
-    return sorted(name for name in recorded.keys() | actual.keys() if recorded.get(name) != actual.get(name))
-
-
-def _version() -> str:
-    try:
-        return importlib.metadata.version("rubricate")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
 
 
 # ---------------------------------------------------------------- export
@@ -272,39 +192,18 @@ def export_dataset(
     if (out := Path(out)).exists() and not overwrite:
         raise FileExistsError(f"out: {out} already exists; choose a new folder or pass overwrite=True")
     split_by_prompt([], test_size, seed)  # a bad test_size fails here, before any work
-    kept, dropped, seen = select_pairs(
-        pairs, format=format, source=source, rubric=rubric, min_agreement=min_agreement, drop_ties=drop_ties
-    )
+    filters = Filters(rubric=rubric, min_agreement=min_agreement, drop_ties=drop_ties)
+    kept, dropped, seen = select_pairs(pairs, format=format, source=source, **filters.model_dump())
     conversational = format == "sft" or any(pair.prompt_is_chat for pair, _ in kept)
     if certified is not None:
         certified = certified.model_copy(update={"judge_labels": sum(label.source == "certified" for _, label in kept)})
-    by_split = _split(kept, test_size, seed)
     with replaced_atomically(out) as tmp:
-        rows, prompts = _write_splits(tmp, by_split, format, conversational, seed)
-        manifest = _seal(
-            tmp,
-            format=format,
-            source=source,
-            conversational=conversational,
-            filters=Filters(rubric=rubric, min_agreement=min_agreement, drop_ties=drop_ties),
-            split=SplitSpec(test_size=test_size, seed=seed),
-            pairs_in=seen,
-            pairs_exported=len(kept),
-            rows=rows,
-            prompts=prompts,
-            dropped=dropped,
-            columns=columns_for(format),
-            certified=certified,
-        )
-    return manifest
-
-
-def _seal(tmp: Path, **fields: Any) -> ExportManifest:
-    """Checksum every file written under `tmp` and write the manifest (with `fields`) next to them."""
-    manifest = ExportManifest(
-        **fields, files=file_checksums(tmp), rubricate_version=_version(), created_at=datetime.now(UTC)
-    )
-    (tmp / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        rows, prompts = _write_splits(tmp, _split(kept, test_size, seed), format, conversational, seed)
+        manifest = seal(
+            tmp, format=format, source=source, conversational=conversational, filters=filters,
+            split=SplitSpec(test_size=test_size, seed=seed), pairs_in=seen, pairs_exported=len(kept), rows=rows,
+            prompts=prompts, dropped=dropped, columns=columns_for(format), certified=certified,
+        )  # fmt: skip
     return manifest
 
 
