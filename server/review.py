@@ -35,9 +35,9 @@ from server.labels import (
 from server.routing.queue import is_routed, next_routed_pair, reason
 from server.rubric_registry import resolve
 from server.storage import Conflict, Repository, Store
+from server.storage.records import Assignment, Ranking
 from server.storage.repos.annotators import Person
 from server.storage.repository import PairView
-from server.storage.tables import Assignment, Ranking
 
 SkipReason = Literal["unclear_guideline", "ambiguous_item", "broken_item", "other"]
 
@@ -213,7 +213,7 @@ def _submit_once(
         order = _order(assignment)
         started = assignment.created_at if assignment.created_at.tzinfo else assignment.created_at.replace(tzinfo=UTC)
         now = datetime.now(UTC)
-        ranking = repo.add_ranking(
+        repo.add_ranking(
             project_id=assignment.project_id,
             pair_id=assignment.pair_id,
             annotator_id=annotator.id,
@@ -226,7 +226,8 @@ def _submit_once(
             idempotency_key=idempotency_key,
         )
         repo.finish_assignment(assignment.id, "done", at=now)
-        session.flush()
+        ranking = repo.ranking_for(assignment.pair_id, annotator.id)
+        assert ranking is not None  # just written in this transaction
         return ranking, True
 
 

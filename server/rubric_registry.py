@@ -13,8 +13,8 @@ from pydantic import BaseModel
 from rubrics.schema import Rubric
 from rubrics.versions import VersionConflict, check_publish, content_hash, parse_ref, version_key
 from server.storage import Conflict, NotFound, Repository, Store
+from server.storage.records import RubricVersion
 from server.storage.repos.annotators import Person
-from server.storage.tables import RubricVersion
 
 
 class Published(BaseModel):

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from server.api.rate_limits import RateLimitsDep, client_of
 from server.settings import Settings
 from server.storage import NotFound, Repository, Store
+from server.storage.records import Project
 from server.storage.repos.annotators import Person
-from server.storage.tables import Project
 
 RANK = {"viewer": 0, "reviewer": 1, "author": 2, "admin": 3}
 bearer = HTTPBearer(auto_error=False, description="An API token from `rubricate init` or `rubricate annotator add`")

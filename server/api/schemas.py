@@ -10,8 +10,8 @@ from rubrics.outcomes import Outcome
 from server.api.limits import Stamp
 from server.imports.schema import ImportRow
 from server.routing.store import DecisionRecord
+from server.storage.records import Job, Verdict
 from server.storage.repository import PairView
-from server.storage.tables import Job, Verdict
 
 Role = Literal["admin", "author", "reviewer", "viewer"]
 NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"

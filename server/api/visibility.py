@@ -15,8 +15,8 @@ from fastapi import HTTPException
 
 from server.api.deps import check_within, project_role
 from server.storage import Repository
+from server.storage.records import Project
 from server.storage.repos.annotators import Person
-from server.storage.tables import Project
 
 LABEL_READERS = frozenset({"viewer", "author", "admin"})
 

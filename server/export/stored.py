@@ -17,9 +17,9 @@ from server.labels import PairLabels, RubricVersionRef, counted_versions, judgem
 from server.routing.store import calibration_records, decisions
 from server.rubric_registry import resolve
 from server.storage import Repository, Store
+from server.storage.records import Project
 from server.storage.repos.annotators import Person
 from server.storage.repository import PairView
-from server.storage.tables import Project
 
 
 def judges_of(views: list[PairView]) -> list[str]:

@@ -26,9 +26,9 @@ from server.imports.pandalm import read_pandalm
 from server.imports.readers import ImportFailed, apply_mapping, detect_preset, read_records
 from server.imports.schema import ImportRow, ImportSummary
 from server.storage import Repository, Store
+from server.storage.records import Project, Prompt, Response
 from server.storage.repos.annotators import Person
 from server.storage.repository import digest
-from server.storage.tables import Project, Prompt, Response
 
 
 def imported_name(project: str, name: str) -> str:

@@ -22,9 +22,9 @@ from judges.backend import Backend, SamplingParams
 from judges.drafter import Draft, Drafter, form_pairs
 from server.jobs.runner import ItemOutcome, JobResult, Progress, params_key, run_job
 from server.storage import Repository, Store
+from server.storage.records import Project, Prompt, Response
 from server.storage.repos.annotators import Person
 from server.storage.repository import digest
-from server.storage.tables import Project, Prompt, Response
 
 DRAFT_PARAMS = SamplingParams(temperature=0.8, top_p=0.95, max_tokens=256, seed=0)
 

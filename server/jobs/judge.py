@@ -28,9 +28,9 @@ from server.jobs.runner import ItemOutcome, JobResult, Progress, params_key, run
 from server.labels import VerdictLabel, judgement, verdict_label
 from server.rubric_registry import resolve
 from server.storage import Repository, Store
+from server.storage.records import Project, Verdict
 from server.storage.repos.annotators import Person
 from server.storage.repository import PairView, digest
-from server.storage.tables import Project, Verdict
 
 
 class JudgeRequest(BaseModel):

@@ -27,8 +27,8 @@ from pydantic import BaseModel
 
 from judges.backend import SamplingParams
 from server.storage import Repository, Store
+from server.storage.records import Job, Project
 from server.storage.repos.annotators import Person
-from server.storage.tables import Job, Project
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]

@@ -1,6 +1,8 @@
 """The only storage API: every read and write of the service goes through `Repository`.
 
-A repository wraps one session (one transaction from `Store.read()` / `Store.write()`); every row it
+A repository wraps one session (one transaction from `Store.read()` / `Store.write()`). Its reads return
+frozen records (:mod:`server.storage.records`: the tables' column names, assignment raises), never live ORM
+rows, so changing stored data always goes through one of its typed write methods; every row such a method
 writes appends an audit event in the same transaction, by the store's flush hook (:mod:`server.storage.audit`).
 
 >>> from server.storage import open_store
@@ -11,10 +13,15 @@ writes appends an audit event in the same transaction, by the store's flush hook
 ...     project = repo.get_or_create_project("demo")
 >>> project.name
 'demo'
+>>> project.name = "renamed"
+Traceback (most recent call last):
+...
+dataclasses.FrozenInstanceError: cannot assign to field 'name'
 """
 
 from __future__ import annotations
 
+from server.storage.records import PairView
 from server.storage.repos.annotators import Annotators
 from server.storage.repos.assignments import Assignments
 from server.storage.repos.base import (
@@ -22,7 +29,6 @@ from server.storage.repos.base import (
     TOKEN_PREFIX,
     Conflict,
     NotFound,
-    PairView,
     UnitOfWork,
     digest,
     hash_token,

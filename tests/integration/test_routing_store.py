@@ -23,6 +23,7 @@ import pytest
 from server.imports.service import import_rows
 from server.storage import Repository, Store, open_store
 from server.storage.tables import AuditEvent
+from server.storage.tables import Ranking as RankingRow
 from tests.conftest import Api
 
 FLIP = {"a": "b", "b": "a"}
@@ -201,12 +202,12 @@ def test_assisted_rankings_are_left_out_of_the_calibration_set_unless_asked(stor
     from server.routing.service import CalibrateRequest, calibrate_project
 
     pid = load(store)
-    with store.write() as session:  # the mode review records: assisted on the first 40 pairs
-        repo = Repository(session)
+    with store.write() as session:  # the mode review records: assisted on the first 40 pairs (set in the rows:
+        repo = Repository(session)  # an import has no mode, and records from the repository are frozen)
         keys = {p.id: int(p.key.removeprefix("import:row-")) for p in repo.pairs(pid)}
         for ranking in repo.rankings(pid):
             if keys[ranking.pair_id] < 40:
-                ranking.mode = "assisted"
+                session.get(RankingRow, ranking.id).mode = "assisted"  # type: ignore[union-attr]
     request = CalibrateRequest(judges=["j"], signal="confidence", alpha=0.1, delta=0.1)
     blind_only = calibrate_project(store, pid, request)
     assert blind_only.n_calibration == 40 and blind_only.labels.count == 40

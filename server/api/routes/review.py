@@ -27,7 +27,7 @@ from server.review import (
 from server.routing.queue import reason as routing_reason
 from server.rubric_registry import resolve
 from server.storage import Repository
-from server.storage.tables import Assignment
+from server.storage.records import Assignment
 
 router = APIRouter(tags=["review"])
 

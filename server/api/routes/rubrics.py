@@ -16,7 +16,7 @@ from server.api.errors import error_responses
 from server.api.limits import Stamp
 from server.rubric_registry import Published, publish, resolve
 from server.storage import Repository
-from server.storage.tables import RubricVersion
+from server.storage.records import RubricVersion
 
 router = APIRouter(tags=["rubrics"])
 

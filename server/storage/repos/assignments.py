@@ -1,6 +1,7 @@
 """The review queue: assignments of pairs to reviewers.
 
-Part of :class:`server.storage.repository.Repository`, over its one session.
+Part of :class:`server.storage.repository.Repository`, over its one session; reads and writes return frozen
+records (:mod:`server.storage.records`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Literal
 
 from sqlalchemy import func, select
 
+from server.storage import records
 from server.storage.repos.base import NotFound, UnitOfWork
 from server.storage.tables import (
     Assignment,
@@ -21,8 +23,8 @@ from server.storage.tables import (
 class Assignments(UnitOfWork):
     """The review queue: assignments of pairs to reviewers."""
 
-    def pending_assignment(self, project_id: int, annotator_id: int) -> Assignment | None:
-        return self.session.scalar(
+    def pending_assignment(self, project_id: int, annotator_id: int) -> records.Assignment | None:
+        row = self.session.scalar(
             select(Assignment)
             .where(
                 Assignment.project_id == project_id,
@@ -32,6 +34,7 @@ class Assignments(UnitOfWork):
             .order_by(Assignment.id)
             .limit(1)
         )
+        return records.Assignment.of_optional(row)
 
     def close_pending_for_pair(self, project_id: int, pair_id: int, annotator_id: int) -> None:
         """Mark the annotator's pending assignment of the pair done (its ranking came another way)."""
@@ -46,20 +49,23 @@ class Assignments(UnitOfWork):
         for assignment in pending:
             self.finish_assignment(assignment.id, "done", at=utcnow())
 
-    def lock_assignment(self, assignment_id: int) -> Assignment:
+    def lock_assignment(self, assignment_id: int) -> records.Assignment:
         """The assignment, locked until the transaction ends (PostgreSQL; SQLite writes are serial)."""
         assignment = self.session.get(Assignment, assignment_id, with_for_update=True)
         if assignment is None:
             raise NotFound(f"assignment {assignment_id} not found")
-        return assignment
+        return records.Assignment.of(assignment)
 
-    def assignment(self, assignment_id: int) -> Assignment:
+    def _assignment_row(self, assignment_id: int) -> Assignment:
         assignment = self.session.get(Assignment, assignment_id)
         if assignment is None:
             raise NotFound(f"assignment {assignment_id} not found")
         return assignment
 
-    def next_open_pair(self, project_id: int, annotator_id: int, overlap: int, *, gold: bool) -> Pair | None:
+    def assignment(self, assignment_id: int) -> records.Assignment:
+        return records.Assignment.of(self._assignment_row(assignment_id))
+
+    def next_open_pair(self, project_id: int, annotator_id: int, overlap: int, *, gold: bool) -> records.Pair | None:
         """The first pair this annotator has not been given that still needs reviewers.
 
         Pairs closest to their `overlap` are served first so that finished pairs accumulate; gold pairs
@@ -80,7 +86,7 @@ class Assignments(UnitOfWork):
         )
         if not gold:
             query = query.where(count < overlap)
-        return self.session.scalar(query.order_by(count.desc(), Pair.id).limit(1))
+        return records.Pair.of_optional(self.session.scalar(query.order_by(count.desc(), Pair.id).limit(1)))
 
     def add_assignment(
         self,
@@ -92,7 +98,7 @@ class Assignments(UnitOfWork):
         swapped: bool,
         is_gold: bool = False,
         rubric_version_id: int | None = None,
-    ) -> Assignment:
+    ) -> records.Assignment:
         """Give a pair to a reviewer in a mode and a left/right order (the server draws both)."""
         assignment = Assignment(
             project_id=project_id, pair_id=pair_id, annotator_id=annotator_id, mode=mode, swapped=swapped,
@@ -100,7 +106,7 @@ class Assignments(UnitOfWork):
         )  # fmt: skip
         self.session.add(assignment)
         self.session.flush()
-        return assignment
+        return records.Assignment.of(assignment)
 
     def finish_assignment(
         self,
@@ -110,13 +116,14 @@ class Assignments(UnitOfWork):
         at: datetime,
         reason: str | None = None,
         note: str | None = None,
-    ) -> Assignment:
+    ) -> records.Assignment:
         """Close a pending assignment: ranked (`done`) or skipped with a reason (its slot goes back to the queue)."""
-        assignment = self.assignment(assignment_id)
+        assignment = self._assignment_row(assignment_id)
         assignment.status, assignment.completed_at = status, at
         if status == "skipped":
             assignment.skip_reason, assignment.skip_note = reason, note
-        return assignment
+        self.session.flush()
+        return records.Assignment.of(assignment)
 
     def assignment_progress(self, project_id: int, annotator_id: int) -> dict[str, int]:
         rows = self.session.execute(

@@ -2,7 +2,8 @@
 
 Every aggregate (:mod:`server.storage.repos.annotators`, ``projects``, ``pairs``, ``labels``,
 ``assignments``, ``rubrics``, ``jobs``) is a :class:`UnitOfWork` over the same session; their union is
-:class:`server.storage.repository.Repository`. Rows they write are audited by the store's flush hook.
+:class:`server.storage.repository.Repository`. Reads hand out frozen records (:mod:`server.storage.records`),
+never live rows; rows they write are audited by the store's flush hook.
 
 >>> digest({"b": 1, "a": [1, 2]}) == digest({"a": [1, 2], "b": 1})
 True
@@ -13,14 +14,14 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.storage import records
 from server.storage.audit import operation_event, set_actor
-from server.storage.tables import Adjudication, AuditEvent, Pair, Prompt, Ranking, Response, Verdict
+from server.storage.tables import AuditEvent
 
 if TYPE_CHECKING:
     from server.storage.repos.annotators import Person
@@ -55,19 +56,6 @@ def new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
-@dataclass(frozen=True)
-class PairView:
-    """A pair with its prompt, both responses and every label, as the API and exporters read it."""
-
-    pair: Pair
-    prompt: Prompt
-    response_a: Response
-    response_b: Response
-    rankings: list[tuple[Ranking, str]]  # (ranking, annotator name)
-    verdicts: list[Verdict]
-    adjudication: Adjudication | None
-
-
 class UnitOfWork:
     """One session (one transaction from `Store.read()` / `Store.write()`) and who acts in it."""
 
@@ -83,5 +71,6 @@ class UnitOfWork:
         """One summary event for an operation that is more than its rows (an import); rows audit themselves."""
         operation_event(self.session, action, obj, project_id=project_id, after=after)
 
-    def audit_events(self, *, limit: int = 100) -> list[AuditEvent]:
-        return list(self.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)))
+    def audit_events(self, *, limit: int = 100) -> list[records.AuditEvent]:
+        rows = self.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit))
+        return [records.AuditEvent.of(row) for row in rows]

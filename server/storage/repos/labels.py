@@ -1,6 +1,8 @@
 """Rankings, verdicts and adjudications: the labels on pairs.
 
-Part of :class:`server.storage.repository.Repository`, over its one session.
+Part of :class:`server.storage.repository.Repository`, over its one session; reads return frozen records
+(:mod:`server.storage.records`). `add_ranking` and `add_verdict` return nothing: imports call them by the
+thousand and their rows are flushed together; read one back with `ranking_for` or `verdicts_by_key`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from server.storage import records
 from server.storage.repos.annotators import Person
 from server.storage.repos.base import NotFound, UnitOfWork
 from server.storage.tables import (
@@ -50,7 +53,7 @@ class Labels(UnitOfWork):
         source: str = "review",
         idempotency_key: str | None = None,
         created_at: datetime | None = None,
-    ) -> Ranking:
+    ) -> None:
         """Store an annotator's ranking of a pair (outcome in the pair's canonical order)."""
         ranking = Ranking(
             project_id=project_id, pair_id=pair_id, annotator_id=annotator_id, outcome=outcome,
@@ -59,7 +62,6 @@ class Labels(UnitOfWork):
             source=source, idempotency_key=idempotency_key, created_at=created_at or utcnow(),
         )  # fmt: skip
         self.session.add(ranking)
-        return ranking
 
     def failed_verdict_kinds(self, project_id: int, judge_model: str | None = None) -> dict[str, int]:
         """How many of a project's verdicts failed, by error kind (`timeout`, `incomplete`, …)."""
@@ -103,7 +105,7 @@ class Labels(UnitOfWork):
         source: str = "job",
         job_id: str | None = None,
         created_at: datetime | None = None,
-    ) -> Verdict:
+    ) -> None:
         """Store a judge's verdict in one presentation order (a failed one has `error` and no outcome)."""
         verdict = Verdict(
             key=key, project_id=project_id, pair_id=pair_id, judge_model=judge_model, order=order, outcome=outcome,
@@ -113,7 +115,6 @@ class Labels(UnitOfWork):
             created_at=created_at or utcnow(),
         )  # fmt: skip
         self.session.add(verdict)
-        return verdict
 
     def replace_verdict(
         self,
@@ -131,7 +132,7 @@ class Labels(UnitOfWork):
         latency_s: float | None,
         meta: dict[str, Any],
         probabilities: dict[str, float] | None = None,
-    ) -> Verdict:
+    ) -> records.Verdict:
         """Overwrite a failed verdict with a new answer to the same question (same natural key): the answer
         changes, never what was asked (pair, judge, order, rubric version)."""
         verdict = self.session.get(Verdict, verdict_id)
@@ -146,22 +147,25 @@ class Labels(UnitOfWork):
         verdict.raw, verdict.error, verdict.params, verdict.usage = raw, error, params, usage
         verdict.latency_s, verdict.meta, verdict.job_id = latency_s, meta, job_id
         verdict.probabilities = probabilities
-        return verdict
+        self.session.flush()
+        return records.Verdict.of(verdict)
 
     def verdicts(
         self, project_id: int, *, rubric_version_id: int | None = None, job_id: str | None = None
-    ) -> list[Verdict]:
+    ) -> list[records.Verdict]:
         query = select(Verdict).where(Verdict.project_id == project_id)
         if rubric_version_id is not None:
             query = query.where(Verdict.rubric_version_id == rubric_version_id)
         if job_id is not None:
             query = query.where(Verdict.job_id == job_id)
-        return list(self.session.scalars(query.order_by(Verdict.id)))
+        return [records.Verdict.of(v) for v in self.session.scalars(query.order_by(Verdict.id))]
 
-    def verdicts_by_key(self, keys: Sequence[str]) -> dict[str, Verdict]:
+    def verdicts_by_key(self, keys: Sequence[str]) -> dict[str, records.Verdict]:
         if not keys:
             return {}
-        return {v.key: v for v in self.session.scalars(select(Verdict).where(Verdict.key.in_(keys)))}
+        return {
+            v.key: records.Verdict.of(v) for v in self.session.scalars(select(Verdict).where(Verdict.key.in_(keys)))
+        }
 
     def verdict_versions(self, project_id: int) -> list[tuple[str, int | None, int]]:
         """(judge, rubric version id, newest verdict id) per judge and version of a project's pairwise verdicts."""
@@ -172,18 +176,20 @@ class Labels(UnitOfWork):
         )
         return [(judge, version, newest) for judge, version, newest in rows]
 
-    def ranking_by_key(self, key: str) -> Ranking | None:
-        return self.session.scalar(select(Ranking).where(Ranking.idempotency_key == key))
+    def ranking_by_key(self, key: str) -> records.Ranking | None:
+        return records.Ranking.of_optional(self.session.scalar(select(Ranking).where(Ranking.idempotency_key == key)))
 
-    def ranking_for(self, pair_id: int, annotator_id: int) -> Ranking | None:
-        return self.session.scalar(
+    def ranking_for(self, pair_id: int, annotator_id: int) -> records.Ranking | None:
+        row = self.session.scalar(
             select(Ranking).where(Ranking.pair_id == pair_id, Ranking.annotator_id == annotator_id)
         )
+        return records.Ranking.of_optional(row)
 
-    def rankings(self, project_id: int) -> list[Ranking]:
-        return list(self.session.scalars(select(Ranking).where(Ranking.project_id == project_id).order_by(Ranking.id)))
+    def rankings(self, project_id: int) -> list[records.Ranking]:
+        rows = self.session.scalars(select(Ranking).where(Ranking.project_id == project_id).order_by(Ranking.id))
+        return [records.Ranking.of(r) for r in rows]
 
-    def set_adjudication(self, pair: Pair, annotator: Person, outcome: str, note: str) -> Adjudication:
+    def set_adjudication(self, pair: records.Pair, annotator: Person, outcome: str, note: str) -> records.Adjudication:
         existing = self.session.scalar(select(Adjudication).where(Adjudication.pair_id == pair.id))
         if existing:
             existing.outcome, existing.note, existing.annotator_id = outcome, note, annotator.id
@@ -192,7 +198,7 @@ class Labels(UnitOfWork):
             adjudication = Adjudication(pair_id=pair.id, annotator_id=annotator.id, outcome=outcome, note=note)
             self.session.add(adjudication)
         self.session.flush()
-        return adjudication
+        return records.Adjudication.of(adjudication)
 
     def ranking_rows(self, pair_ids: Sequence[int]) -> list[Any]:
         """Rankings of these pairs in id order: pair, annotator name, outcome, criteria, rubric, mode, time."""

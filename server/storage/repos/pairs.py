@@ -1,6 +1,7 @@
 """Prompts, responses and pairs (with their gold outcome), and whole pair views.
 
-Part of :class:`server.storage.repository.Repository`, over its one session.
+Part of :class:`server.storage.repository.Repository`, over its one session; reads and writes return frozen
+records (:mod:`server.storage.records`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
-from server.storage.repos.base import NotFound, PairView, UnitOfWork, digest
+from server.storage import records
+from server.storage.records import PairView
+from server.storage.repos.base import NotFound, UnitOfWork, digest
 from server.storage.tables import (
     Adjudication,
     Annotator,
@@ -26,8 +29,9 @@ from server.storage.tables import (
 class Pairs(UnitOfWork):
     """Prompts, responses and pairs (with their gold outcome), and whole pair views."""
 
-    def prompt_hashes(self, project_id: int) -> dict[str, Prompt]:
-        return {p.content_hash: p for p in self.session.scalars(select(Prompt).where(Prompt.project_id == project_id))}
+    def prompt_hashes(self, project_id: int) -> dict[str, records.Prompt]:
+        rows = self.session.scalars(select(Prompt).where(Prompt.project_id == project_id))
+        return {p.content_hash: records.Prompt.of(p) for p in rows}
 
     def add_prompt(
         self,
@@ -37,7 +41,7 @@ class Pairs(UnitOfWork):
         is_chat: bool,
         reference: str | None = None,
         meta: dict[str, Any] | None = None,
-    ) -> Prompt:
+    ) -> records.Prompt:
         prompt = Prompt(
             project_id=project_id,
             messages=messages,
@@ -48,11 +52,11 @@ class Pairs(UnitOfWork):
         )
         self.session.add(prompt)
         self.session.flush()
-        return prompt
+        return records.Prompt.of(prompt)
 
-    def responses_by_hash(self, project_id: int) -> dict[tuple[int, str], Response]:
+    def responses_by_hash(self, project_id: int) -> dict[tuple[int, str], records.Response]:
         rows = self.session.scalars(select(Response).join(Prompt).where(Prompt.project_id == project_id))
-        return {(r.prompt_id, r.content_hash): r for r in rows}
+        return {(r.prompt_id, r.content_hash): records.Response.of(r) for r in rows}
 
     def add_response(
         self,
@@ -64,7 +68,7 @@ class Pairs(UnitOfWork):
         usage: dict[str, Any] | None = None,
         meta: dict[str, Any] | None = None,
         job_id: str | None = None,
-    ) -> Response:
+    ) -> records.Response:
         response = Response(
             prompt_id=prompt_id,
             text=text,
@@ -77,17 +81,17 @@ class Pairs(UnitOfWork):
         )
         self.session.add(response)
         self.session.flush()
-        return response
+        return records.Response.of(response)
 
-    def responses_for_prompt(self, prompt_id: int) -> list[Response]:
-        return list(self.session.scalars(select(Response).where(Response.prompt_id == prompt_id).order_by(Response.id)))
+    def responses_for_prompt(self, prompt_id: int) -> list[records.Response]:
+        rows = self.session.scalars(select(Response).where(Response.prompt_id == prompt_id).order_by(Response.id))
+        return [records.Response.of(r) for r in rows]
 
-    def responses_from(self, prompt_id: int, source: str) -> list[Response]:
-        return list(
-            self.session.scalars(
-                select(Response).where(Response.prompt_id == prompt_id, Response.source == source).order_by(Response.id)
-            )
+    def responses_from(self, prompt_id: int, source: str) -> list[records.Response]:
+        rows = self.session.scalars(
+            select(Response).where(Response.prompt_id == prompt_id, Response.source == source).order_by(Response.id)
         )
+        return [records.Response.of(r) for r in rows]
 
     def pair_texts(self, project_id: int) -> dict[str, tuple[str, str, str]]:
         """Pair key → content hashes of (prompt, response a, response b), for every pair of the project."""
@@ -101,19 +105,21 @@ class Pairs(UnitOfWork):
         )
         return {key: (p, ra, rb) for key, p, ra, rb in rows}
 
-    def pair_keys(self, project_id: int) -> dict[str, Pair]:
-        return {p.key: p for p in self.session.scalars(select(Pair).where(Pair.project_id == project_id))}
+    def pair_keys(self, project_id: int) -> dict[str, records.Pair]:
+        return {
+            p.key: records.Pair.of(p) for p in self.session.scalars(select(Pair).where(Pair.project_id == project_id))
+        }
 
     def add_pair(
         self,
         project_id: int,
         prompt_id: int,
-        a: Response,
-        b: Response,
+        a: records.Response,
+        b: records.Response,
         *,
         key: str,
         meta: dict[str, Any] | None = None,
-    ) -> Pair:
+    ) -> records.Pair:
         if a.prompt_id != prompt_id or b.prompt_id != prompt_id:
             raise ValueError("pair: both responses must answer the pair's prompt")
         pair = Pair(
@@ -126,45 +132,53 @@ class Pairs(UnitOfWork):
         )
         self.session.add(pair)
         self.session.flush()
-        return pair
+        return records.Pair.of(pair)
 
-    def prompts(self, project_id: int, *, limit: int | None = None) -> list[Prompt]:
+    def prompts(self, project_id: int, *, limit: int | None = None) -> list[records.Prompt]:
         query = select(Prompt).where(Prompt.project_id == project_id).order_by(Prompt.id)
-        return list(self.session.scalars(query.limit(limit) if limit else query))
+        return [records.Prompt.of(p) for p in self.session.scalars(query.limit(limit) if limit else query)]
 
-    def pairs(self, project_id: int, *, offset: int = 0, limit: int | None = None) -> list[Pair]:
+    def pairs(self, project_id: int, *, offset: int = 0, limit: int | None = None) -> list[records.Pair]:
         query = select(Pair).where(Pair.project_id == project_id).order_by(Pair.id).offset(offset)
-        return list(self.session.scalars(query.limit(limit) if limit else query))
+        return [records.Pair.of(p) for p in self.session.scalars(query.limit(limit) if limit else query)]
 
-    def pair(self, pair_id: int) -> Pair:
+    def _pair_row(self, pair_id: int) -> Pair:
         pair = self.session.get(Pair, pair_id)
         if pair is None:
             raise NotFound(f"pair {pair_id} not found")
         return pair
 
+    def pair(self, pair_id: int) -> records.Pair:
+        return records.Pair.of(self._pair_row(pair_id))
+
     def count_pairs(self, project_id: int) -> int:
         return self.session.scalar(select(func.count()).where(Pair.project_id == project_id)) or 0
 
-    def pair_views(self, pairs: Sequence[Pair]) -> list[PairView]:
+    def pair_views(self, pairs: Sequence[records.Pair]) -> list[PairView]:
         """Load prompts, responses and labels for many pairs in a handful of queries."""
         if not pairs:
             return []
         ids = [p.id for p in pairs]
+        prompt_ids = {p.prompt_id for p in pairs}
         prompts = {
-            p.id: p for p in self.session.scalars(select(Prompt).where(Prompt.id.in_({p.prompt_id for p in pairs})))
+            p.id: records.Prompt.of(p) for p in self.session.scalars(select(Prompt).where(Prompt.id.in_(prompt_ids)))
         }
         response_ids = {p.response_a_id for p in pairs} | {p.response_b_id for p in pairs}
-        responses = {r.id: r for r in self.session.scalars(select(Response).where(Response.id.in_(response_ids)))}
-        rankings: dict[int, list[tuple[Ranking, str]]] = {i: [] for i in ids}
+        responses = {
+            r.id: records.Response.of(r)
+            for r in self.session.scalars(select(Response).where(Response.id.in_(response_ids)))
+        }
+        rankings: dict[int, list[tuple[records.Ranking, str]]] = {i: [] for i in ids}
         for ranking, name in self.session.execute(
             select(Ranking, Annotator.name).join(Annotator).where(Ranking.pair_id.in_(ids)).order_by(Ranking.id)
         ):
-            rankings[ranking.pair_id].append((ranking, name))
-        verdicts: dict[int, list[Verdict]] = {i: [] for i in ids}
+            rankings[ranking.pair_id].append((records.Ranking.of(ranking), name))
+        verdicts: dict[int, list[records.Verdict]] = {i: [] for i in ids}
         for verdict in self.session.scalars(select(Verdict).where(Verdict.pair_id.in_(ids)).order_by(Verdict.id)):
-            verdicts[verdict.pair_id].append(verdict)  # type: ignore[index]
+            verdicts[verdict.pair_id].append(records.Verdict.of(verdict))  # type: ignore[index]
         adjudications = {
-            a.pair_id: a for a in self.session.scalars(select(Adjudication).where(Adjudication.pair_id.in_(ids)))
+            a.pair_id: records.Adjudication.of(a)
+            for a in self.session.scalars(select(Adjudication).where(Adjudication.pair_id.in_(ids)))
         }
         return [
             PairView(
@@ -179,11 +193,14 @@ class Pairs(UnitOfWork):
             for p in pairs
         ]
 
-    def set_gold(self, pair: Pair, outcome: str | None) -> Pair:
-        pair.is_gold, pair.gold_outcome = outcome is not None, outcome
-        return pair
+    def set_gold(self, pair: records.Pair, outcome: str | None) -> records.Pair:
+        """Make the pair a gold pair with this known outcome, or (None) an ordinary pair again."""
+        row = self._pair_row(pair.id)
+        row.is_gold, row.gold_outcome = outcome is not None, outcome
+        self.session.flush()
+        return records.Pair.of(row)
 
-    def response_lengths(self, pairs: Sequence[Pair]) -> dict[int, tuple[int, int]]:
+    def response_lengths(self, pairs: Sequence[records.Pair]) -> dict[int, tuple[int, int]]:
         """Characters in each pair's two responses (pair id → (a, b)), counted by the database."""
         ids = {p.response_a_id for p in pairs} | {p.response_b_id for p in pairs}
         rows = self.session.execute(select(Response.id, func.length(Response.text)).where(Response.id.in_(ids)))

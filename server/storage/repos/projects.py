@@ -1,6 +1,7 @@
 """Projects, their members and settings.
 
-Part of :class:`server.storage.repository.Repository`, over its one session.
+Part of :class:`server.storage.repository.Repository`, over its one session; reads and writes return frozen
+records (:mod:`server.storage.records`).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from server.storage import records
 from server.storage.repos.annotators import Person
 from server.storage.repos.base import ROLES, Conflict, NotFound, UnitOfWork
 from server.storage.tables import (
@@ -26,44 +28,49 @@ from server.storage.tables import (
 class Projects(UnitOfWork):
     """Projects, their members and settings."""
 
-    def create_project(self, name: str, description: str = "", settings: dict[str, Any] | None = None) -> Project:
+    def create_project(
+        self, name: str, description: str = "", settings: dict[str, Any] | None = None
+    ) -> records.Project:
         if self.session.scalar(select(Project).where(Project.name == name)):
             raise Conflict(f"project {name!r} already exists")
         project = Project(name=name, description=description, settings=settings or {})
         self.session.add(project)
         self.session.flush()
-        return project
+        return records.Project.of(project)
 
-    def get_or_create_project(self, name: str) -> Project:
+    def get_or_create_project(self, name: str) -> records.Project:
         project = self.session.scalar(select(Project).where(Project.name == name))
-        return project or self.create_project(name)
+        return records.Project.of(project) if project else self.create_project(name)
 
-    def project_by_name(self, name: str) -> Project:
+    def project_by_name(self, name: str) -> records.Project:
         project = self.session.scalar(select(Project).where(Project.name == name))
         if project is None:
             raise NotFound(f"project {name!r} not found")
-        return project
+        return records.Project.of(project)
 
-    def project(self, project_id: int) -> Project:
+    def _project_row(self, project_id: int) -> Project:
         project = self.session.get(Project, project_id)
         if project is None:
             raise NotFound(f"project {project_id} not found")
         return project
 
-    def projects_for(self, annotator: Person) -> list[Project]:
+    def project(self, project_id: int) -> records.Project:
+        return records.Project.of(self._project_row(project_id))
+
+    def projects_for(self, annotator: Person) -> list[records.Project]:
         """Every project for admins; member projects for everyone else."""
         query = select(Project).order_by(Project.id)
         if annotator.role != "admin":
             query = query.join(Membership).where(Membership.annotator_id == annotator.id)
-        return list(self.session.scalars(query))
+        return [records.Project.of(p) for p in self.session.scalars(query)]
 
-    def projects_for_all(self) -> list[Project]:
-        return list(self.session.scalars(select(Project).order_by(Project.id)))
+    def projects_for_all(self) -> list[records.Project]:
+        return [records.Project.of(p) for p in self.session.scalars(select(Project).order_by(Project.id))]
 
-    def membership(self, project_id: int, annotator_id: int) -> Membership | None:
-        return self.session.get(Membership, (project_id, annotator_id))
+    def membership(self, project_id: int, annotator_id: int) -> records.Membership | None:
+        return records.Membership.of_optional(self.session.get(Membership, (project_id, annotator_id)))
 
-    def add_member(self, project: Project, annotator: Person, role: str | None = None) -> Membership:
+    def add_member(self, project: records.Project, annotator: Person, role: str | None = None) -> records.Membership:
         """Give an annotator access to a project (idempotent); the role defaults to theirs."""
         role = role or annotator.role
         if role not in ROLES:
@@ -73,22 +80,23 @@ class Projects(UnitOfWork):
             return existing
         member = Membership(project_id=project.id, annotator_id=annotator.id, role=role)
         self.session.add(member)
-        return member
+        self.session.flush()
+        return records.Membership.of(member)
 
-    def set_member_role(self, project_id: int, annotator_id: int, role: str) -> Membership:
+    def set_member_role(self, project_id: int, annotator_id: int, role: str) -> records.Membership:
         """Change a member's role in the project."""
         if role not in ROLES:
             raise ValueError(f"role: must be one of {', '.join(ROLES)}, got {role!r}")
-        member = self.membership(project_id, annotator_id)
+        member = self.session.get(Membership, (project_id, annotator_id))
         if member is None:
             raise NotFound("member not found")
         member.role = role
         self.session.flush()
-        return member
+        return records.Membership.of(member)
 
     def remove_member(self, project_id: int, annotator_id: int) -> None:
         """Take an annotator out of the project (their rankings stay, with their provenance)."""
-        member = self.membership(project_id, annotator_id)
+        member = self.session.get(Membership, (project_id, annotator_id))
         if member is None:
             raise NotFound("member not found")
         self.session.delete(member)
@@ -141,15 +149,17 @@ class Projects(UnitOfWork):
             "annotators": len(self.members(project_id)),
         }
 
-    def lock_project(self, project_id: int) -> Project:
+    def lock_project(self, project_id: int) -> records.Project:
         """Serialise assignment-making per project: a row lock on PostgreSQL; SQLite's IMMEDIATE write
         transaction already holds the database's one write lock."""
         project = self.session.scalar(select(Project).where(Project.id == project_id).with_for_update())
         if project is None:
             raise NotFound(f"project {project_id} not found")
-        return project
+        return records.Project.of(project)
 
-    def update_project_settings(self, project: Project, changes: dict[str, Any]) -> Project:
-        before = dict(project.settings)
-        project.settings = {**before, **changes}
-        return project
+    def update_project_settings(self, project: records.Project, changes: dict[str, Any]) -> records.Project:
+        """Merge `changes` into the project's settings (top-level keys replace theirs)."""
+        row = self._project_row(project.id)
+        row.settings = {**row.settings, **changes}
+        self.session.flush()
+        return records.Project.of(row)

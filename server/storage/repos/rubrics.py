@@ -1,6 +1,7 @@
 """Published rubric versions.
 
-Part of :class:`server.storage.repository.Repository`, over its one session.
+Part of :class:`server.storage.repository.Repository`, over its one session; reads and writes return frozen
+records (:mod:`server.storage.records`).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from server.storage import records
 from server.storage.repos.base import UnitOfWork
 from server.storage.tables import (
     Rubric,
@@ -19,21 +21,22 @@ from server.storage.tables import (
 class Rubrics(UnitOfWork):
     """Published rubric versions."""
 
-    def rubric_version(self, version_id: int) -> RubricVersion | None:
-        return self.session.get(RubricVersion, version_id)
+    def rubric_version(self, version_id: int) -> records.RubricVersion | None:
+        return records.RubricVersion.of_optional(self.session.get(RubricVersion, version_id))
 
-    def rubric_versions(self, name: str) -> list[RubricVersion]:
+    def rubric_versions(self, name: str) -> list[records.RubricVersion]:
         """Every published version of a rubric, oldest first by publication."""
-        return list(
-            self.session.scalars(
-                select(RubricVersion).join(Rubric).where(Rubric.name == name).order_by(RubricVersion.id)
-            )
+        rows = self.session.scalars(
+            select(RubricVersion).join(Rubric).where(Rubric.name == name).order_by(RubricVersion.id)
         )
+        return [records.RubricVersion.of(row) for row in rows]
 
     def rubric_names(self) -> list[str]:
         return list(self.session.scalars(select(Rubric.name).order_by(Rubric.name)))
 
-    def add_rubric_version(self, name: str, version: str, content: dict[str, Any], content_hash: str) -> RubricVersion:
+    def add_rubric_version(
+        self, name: str, version: str, content: dict[str, Any], content_hash: str
+    ) -> records.RubricVersion:
         """Store a published version (the caller has checked the publish rules)."""
         rubric = self.session.scalar(select(Rubric).where(Rubric.name == name))
         if rubric is None:
@@ -49,4 +52,4 @@ class Rubrics(UnitOfWork):
         )
         self.session.add(row)
         self.session.flush()
-        return row
+        return records.RubricVersion.of(row)
