@@ -28,6 +28,7 @@ from typing import Literal
 from sqlalchemy import case, false, func, or_, select
 from sqlalchemy.orm import Session
 
+from server.storage import records
 from server.storage.repository import digest
 from server.storage.tables import Assignment, Pair, RoutingDecision
 
@@ -58,8 +59,9 @@ def audit_pairs(session: Session, project_id: int, rate: float) -> list[int]:
 
 def next_routed_pair(
     session: Session, project_id: int, annotator_id: int, overlap: int, audit_rate: float
-) -> Pair | None:
-    """The next pair for this reviewer in a routed project (see the module docstring for the order)."""
+) -> records.Pair | None:
+    """The next pair for this reviewer in a routed project (see the module docstring for the order), as a frozen
+    record like the repository's reads."""
     taken = (
         select(Assignment.pair_id, func.count().label("n"))
         .where(Assignment.project_id == project_id, Assignment.status != "skipped")
@@ -89,7 +91,7 @@ def next_routed_pair(
         .order_by(tier, func.coalesce(RoutingDecision.uncertainty, 2.0).desc(), count.desc(), Pair.id)
         .limit(1)
     )
-    return session.scalar(query)
+    return records.Pair.of_optional(session.scalar(query))
 
 
 def reason(session: Session, pair_id: int) -> Reason | None:
