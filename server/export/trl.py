@@ -38,8 +38,9 @@ Decisions worth knowing:
 
 Files under ``out``: ``dataset/`` (``DatasetDict.save_to_disk``), ``<split>.parquet`` and
 ``<split>.jsonl`` per split, and ``manifest.json`` (:class:`~server.export.manifest.ExportManifest`, with the
-sha256 of every other file). The export is written into a temporary sibling folder and renamed into place, so a failed
-export never leaves half a dataset, and an existing ``out`` is only replaced with ``overwrite=True``.
+sha256 of every other file). The export is written into a temporary sibling folder and renamed into place,
+so a failed export never leaves half a dataset, and an existing ``out`` is only replaced with
+``overwrite=True``.
 """
 
 from __future__ import annotations
