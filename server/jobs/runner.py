@@ -133,15 +133,32 @@ class _Tracker:
             self.held.lose()
 
 
-async def _run_all(items: Sequence[Any], work: Callable[[Any], Any], concurrency: int) -> None:
-    """Run `work` over items with at most `concurrency` in flight."""
+async def _run_all(items: Sequence[Any], work: Callable[[Any], Any], concurrency: int, held: Held) -> None:
+    """Run `work` over items with at most `concurrency` in flight; once the job must stop (cancelled, or
+    lost to another worker) the items not yet saved are abandoned: their model calls are cancelled."""
     gate = asyncio.Semaphore(concurrency)
 
     async def one(item: Any) -> None:
         async with gate:
-            await work(item)
+            if not held.stopping:
+                await work(item)
 
-    await asyncio.gather(*(one(item) for item in items))
+    tasks = [asyncio.ensure_future(one(item)) for item in items]
+
+    async def watch() -> None:
+        while not held.stopping:
+            await asyncio.sleep(0.1)
+        for task in tasks:
+            task.cancel()  # a save has no await in it, so none is cut in half
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        watcher.cancel()
+    for result in results:
+        if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+            raise result
 
 
 async def _finish(tracker: _Tracker, run: Callable[[], Any], on_interrupt: str) -> None:
@@ -222,7 +239,7 @@ async def run_claimed(
             with store.write() as session:
                 repo = Repository(session, actor)
                 if repo.hold_job(job_id, owner).status == "cancelling":
-                    held.cancel()  # this item is paid for: keep it, start no other
+                    held.cancel()  # this item is paid for: keep it; the others stop
                 outcome = spec.save(repo, job_id, item, todo, done)
                 for where, error in outcome.errors:
                     repo.add_job_error(job_id, where, error)
@@ -232,7 +249,7 @@ async def run_claimed(
         counts.update(outcome.counts)
         tracker.item(failed=outcome.failed, skipped=not todo)
 
-    await _finish(tracker, lambda: _run_all(items, one, concurrency), on_interrupt)
+    await _finish(tracker, lambda: _run_all(items, one, concurrency, held), on_interrupt)
     stopped = held.cancelled and tracker.done < tracker.total
     status = tracker.end("cancelled" if stopped else "done", result=dict(counts))
     elapsed = time.perf_counter() - started
