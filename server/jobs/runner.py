@@ -238,7 +238,7 @@ async def run_claimed(
         try:
             with store.write() as session:
                 repo = Repository(session, actor)
-                if repo.hold_job(job_id, owner).status == "cancelling":
+                if repo.hold_job(job_id, owner) == "cancelling":
                     held.cancel()  # this item is paid for: keep it; the others stop
                 outcome = spec.save(repo, job_id, item, todo, done)
                 for where, error in outcome.errors:

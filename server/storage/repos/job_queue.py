@@ -171,19 +171,21 @@ class JobQueue(UnitOfWork):
         held = select(Job.id, Job.status).where(Job.lease_owner == owner, Job.status.in_(LEASED))
         return {row.id: row.status for row in self.session.execute(held)}
 
-    def hold_job(self, job_id: str, owner: str) -> Job:
-        """The fence before a worker writes for a job: the row (locked on PostgreSQL), if `owner` holds it."""
-        query = select(Job).where(Job.id == job_id).with_for_update().execution_options(populate_existing=True)
-        job = self.session.scalars(query).first()
-        if job is None:
+    def hold_job(self, job_id: str, owner: str) -> str:
+        """The fence before a worker writes for a job: its status (the row locked on PostgreSQL) if `owner`
+        holds it, else LeaseLost. Two columns, not the row: it runs once per item."""
+        query = select(Job.lease_owner, Job.status).where(Job.id == job_id).with_for_update()
+        row = self.session.execute(query).first()
+        if row is None:
             raise NotFound(f"job {job_id!r} not found")
-        if job.lease_owner != owner or job.status not in LEASED:
-            raise LeaseLost(f"job {job_id} is held by {job.lease_owner or 'nobody'} ({job.status}), not {owner}")
-        return job
+        if row.lease_owner != owner or row.status not in LEASED:
+            raise LeaseLost(f"job {job_id} is held by {row.lease_owner or 'nobody'} ({row.status}), not {owner}")
+        return str(row.status)
 
     def record_progress(self, job_id: str, owner: str, **fields: Any) -> Job:
         """Write a held job's progress (`total`, `done`, `failed`); raises LeaseLost if it is not held."""
-        job = self.hold_job(job_id, owner)
+        self.hold_job(job_id, owner)
+        job = self.session.scalars(select(Job).where(Job.id == job_id).execution_options(populate_existing=True)).one()
         for name, value in fields.items():
             setattr(job, name, value)
         job.updated_at = utcnow()
