@@ -82,7 +82,7 @@ class Leases:
         if not held:
             return
         with self.store.write() as session:
-            still = Repository(session).renew_leases(self.owner, self.lease_s)
+            still = Repository(session).renew_leases(self.owner, self.lease_s, list(held))
         for job_id, job in held.items():
             if job_id not in still:
                 job.lose()

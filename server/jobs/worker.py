@@ -25,7 +25,7 @@ from server.jobs.draft import DraftRequest, DraftSpec
 from server.jobs.judge import JudgeRequest, JudgeSpec
 from server.jobs.lease import DEFAULT_LEASE_S, Leases
 from server.jobs.runner import JobSpec, run_claimed
-from server.storage import Repository, Store
+from server.storage import Person, Repository, Store
 from server.storage.tables import Project
 
 log = logging.getLogger(__name__)
@@ -125,18 +125,12 @@ class Worker:
     async def _run(self, job_id: str) -> None:
         held = self.leases.hold(job_id)
         try:
-            with self.store.read() as session:
-                repo = Repository(session)
-                job = repo.job(job_id)
-                project = repo.project(job.project_id)  # type: ignore[arg-type]
-                actor = repo.person(job.created_by) if job.created_by is not None else None
-                kind, request, resumed = job.kind, dict(job.request or {}), job.attempts > 1
             try:
-                spec = build_spec(self.store, project, self.backend_for(request.get("model")), kind, request)
+                spec, kind, actor, resumed = self._rebuild(job_id)
             except Exception as exc:  # e.g. its rubric version or model is gone: the job cannot run
-                error = f"{type(exc).__name__}: {exc}"
                 with self.store.write() as session:
-                    Repository(session, actor).end_lease(job_id, self.owner, "failed", error=error)
+                    error = f"{type(exc).__name__}: {exc}"
+                    Repository(session).end_lease(job_id, self.owner, "failed", error=error)
                 raise
             result = await run_claimed(self.store, spec, held, self.owner, resumed=resumed, actor=actor,
                                        concurrency=KINDS[kind][2], on_interrupt="queued")  # fmt: skip
@@ -147,6 +141,17 @@ class Worker:
             log.exception("job %s failed", job_id)
         finally:
             self.leases.drop(job_id)
+
+    def _rebuild(self, job_id: str) -> tuple[JobSpec[Any, Any, Any], str, Person | None, bool]:
+        """The job a claimed row describes, who asked for it, and whether a worker ran it before."""
+        with self.store.read() as session:
+            repo = Repository(session)
+            job = repo.job(job_id)
+            project = repo.project(job.project_id)  # type: ignore[arg-type]
+            actor = repo.person(job.created_by) if job.created_by is not None else None
+            kind, request, resumed = job.kind, dict(job.request or {}), job.attempts > 1
+        backend = self.backend_for(request.get("model"))
+        return build_spec(self.store, project, backend, kind, request), kind, actor, resumed
 
 
 class BackgroundWorker:

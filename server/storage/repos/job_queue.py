@@ -159,17 +159,20 @@ class JobQueue(UnitOfWork):
         abandoned = and_(Job.status == "cancelling", _expired(now))
         return self.session.scalars(select(Job.id).where(or_(waiting, abandoned)).limit(1)).first() is not None
 
-    def renew_leases(self, owner: str, lease_s: float) -> dict[str, str]:
-        """The heartbeat: extend every lease `owner` holds; the jobs it still holds, with their status."""
+    def renew_leases(self, owner: str, lease_s: float, job_ids: list[str] | None = None) -> dict[str, str]:
+        """The heartbeat: extend the leases `owner` holds (only these jobs, if named: the ones it is still
+        running); the jobs it still holds, with their status."""
         now = utcnow()
+        mine = and_(Job.lease_owner == owner, Job.status.in_(LEASED))
+        if job_ids is not None:
+            mine = and_(mine, Job.id.in_(job_ids))
         self.session.execute(
             update(Job)
-            .where(Job.lease_owner == owner, Job.status.in_(LEASED))
+            .where(mine)
             .values(lease_expires_at=now + timedelta(seconds=lease_s), heartbeat_at=now)
             .execution_options(synchronize_session=False)
         )
-        held = select(Job.id, Job.status).where(Job.lease_owner == owner, Job.status.in_(LEASED))
-        return {row.id: row.status for row in self.session.execute(held)}
+        return {row.id: row.status for row in self.session.execute(select(Job.id, Job.status).where(mine))}
 
     def hold_job(self, job_id: str, owner: str) -> str:
         """The fence before a worker writes for a job: its status (the row locked on PostgreSQL) if `owner`
