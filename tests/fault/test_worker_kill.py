@@ -75,17 +75,18 @@ def wait_for(check: Callable[[], bool], what: str, timeout: float = 180.0) -> No
 
 
 def worker(settings: Settings, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "RUBRICATE_HOME": str(settings.home), "RUBRICATE_MODEL_BASE_URL": settings.model_base_url,
-           "RUBRICATE_JUDGE_MODEL": settings.judge_model, "RUBRICATE_MAX_CONCURRENCY": "2"}  # fmt: skip
-    env.pop("RUBRICATE_DATABASE_URL", None)
+    env = {**os.environ, "RUBRICATE_HOME": str(settings.home), "RUBRICATE_DATABASE_URL": settings.database_url,
+           "RUBRICATE_MODEL_BASE_URL": settings.model_base_url, "RUBRICATE_JUDGE_MODEL": settings.judge_model,
+           "RUBRICATE_MAX_CONCURRENCY": "2"}  # fmt: skip
     command = [sys.executable, "-m", "server", "worker", "--lease-s", "2", "--poll-s", "0.2", *args]
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def test_a_killed_workers_job_is_resumed_by_another_and_every_item_is_done_once(
-    fake: FakeServer, tmp_path: Path
+    fake: FakeServer, home: Path, db_url: str
 ) -> None:
-    settings, store, token = setup(tmp_path / "home", fake, api_worker=False)
+    """On SQLite and on PostgreSQL (db_url: the worker processes get the same store's URL)."""
+    settings, store, token = setup(home, fake, api_worker=False, database_url=db_url)
     with TestClient(create_app(settings, store=store)) as client:  # the API queues; no worker in it
         pid = client.get("/projects", headers={"Authorization": f"Bearer {token}"}).json()[0]["id"]
         reply = client.post(f"/projects/{pid}/jobs/judge", json={"rubric": "hhh"},
@@ -120,6 +121,8 @@ def test_a_killed_workers_job_is_resumed_by_another_and_every_item_is_done_once(
     assert done.result["verdicts"] == 2 * PAIRS - before  # the second worker judged only what was missing
     asked_after = fake.requests[settings.judge_model.split("/", 1)[1]] - asked_before
     assert asked_after <= 2 * PAIRS - before  # and asked the model for nothing already stored
+    print(f"killed after {before} of {2 * PAIRS} verdicts; the second worker stored {done.result['verdicts']}, "
+          f"asking the model {asked_after} times")  # fmt: skip
 
 
 def test_cancel_stops_a_running_job_at_its_next_item_and_asking_again_resumes(fake: FakeServer, tmp_path: Path) -> None:
