@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib.metadata import version
 
 from fastapi import Depends, FastAPI
@@ -17,6 +19,8 @@ from server.api.body_limit import BodyLimit
 from server.api.rate_limits import RateLimits
 from server.api.routes import agreement, exports, health, jobs, members, projects, review, routing, rubrics, tokens
 from server.api.storable import storable_text
+from server.jobs import BackgroundWorker, Worker
+from server.llm import make_backend
 from server.settings import Settings
 from server.storage import Store, open_store
 
@@ -34,11 +38,32 @@ ROUTERS = (
 )
 
 
+def _worker(settings: Settings, store: Store) -> BackgroundWorker:
+    """The API's own job worker (started with the app, or by the first job asked for)."""
+    worker = Worker(store, lambda model: make_backend(settings, store, model), lease_s=settings.job_lease_s,
+                    slots=settings.worker_jobs)  # fmt: skip
+    return BackgroundWorker(worker)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start the API's worker, so jobs queued before a restart are taken up; give its jobs back at shutdown."""
+    worker: BackgroundWorker | None = app.state.worker
+    if worker is not None:
+        worker.start()
+    try:
+        yield
+    finally:
+        if worker is not None:
+            worker.stop()
+
+
 def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
     """Build the API over `store` (default: the migrated store at `settings.database_url`)."""
     settings = settings or Settings()
     app = FastAPI(
         title="rubricate",
+        lifespan=_lifespan,
         version=version("rubricate"),
         description="Preference and RLHF data from LLM judges and human reviewers, on versioned rubrics.",
         dependencies=[Depends(storable_text)],
@@ -46,6 +71,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.settings = settings
     app.state.store = store or open_store(settings.database_url)
     app.state.rate_limits = RateLimits(settings)
+    app.state.worker = _worker(settings, app.state.store) if settings.api_worker else None
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -46,6 +46,15 @@ class Settings(BaseSettings):
         '(JSON list, e.g. ["hosted_vllm/qwen2.5-7b"]). Everything else is refused.',
     )
 
+    api_worker: bool = Field(
+        default=True,
+        description="The API process runs draft and judge jobs itself; off when `rubricate worker` processes do.",
+    )
+    worker_jobs: int = Field(default=2, ge=1, description="Jobs one worker (the API's own included) runs at once.")
+    job_lease_s: float = Field(
+        default=30.0, gt=0, description="A worker's claim on a job: renewed every third of it, taken over after it."
+    )
+
     rate_failed_auth: str = Field(
         default="30/minute", description="Failed sign-ins per client address (limits syntax)."
     )

@@ -163,6 +163,9 @@ class JobPublic(BaseModel):
     error: str | None
     created_at: Stamp
     updated_at: Stamp
+    attempts: int = Field(description="How many times a worker claimed it (more than 1: resumed after a worker died).")
+    lease_owner: str | None = Field(description="The worker holding it (host:pid:id), while it runs.")
+    lease_expires_at: Stamp | None = Field(description="When another worker may take it over, unless renewed.")
     errors: list[dict[str, str]] = Field(default_factory=list)
 
     @classmethod

@@ -8,6 +8,8 @@ rubricate rubric validate|publish|list|show|diff   versioned rubrics
 rubricate model prepare|serve|status|stop          the embedded vLLM model
 rubricate draft --project P --n N    draft candidates and form pairs (resumable job)
 rubricate judge --project P --rubric NAME[@VER]    judge pairs in both orders (resumable job)
+rubricate worker [--once] [--lease-s S]            run queued jobs (and those whose worker died)
+rubricate job show|cancel ID         a job's progress and lease, or cancel it
 rubricate export --project P --format dpo|reward|kto|sft --out DIR
 rubricate agreement --project P [--rubric NAME@VER] [--criterion C]   judges and reviewers agreement
 rubricate calibrate --project P --judge M [--judge M2 …] --alpha A --delta D   certify judge thresholds
@@ -31,6 +33,7 @@ from server.cli import jobs as jobs_cli
 from server.cli import model as model_cli
 from server.cli import routing as routing_cli
 from server.cli import rubric as rubric_cli
+from server.cli import worker as worker_cli
 from server.cli.common import emit, fail, out, progress_bar, settings, store, user_errors
 from server.imports.readers import parse_mapping
 from server.imports.service import import_path
@@ -45,6 +48,8 @@ app.add_typer(agreement_cli.app, name="agreement")
 app.add_typer(rubric_cli.app, name="rubric")
 app.command("draft")(jobs_cli.draft)
 app.command("judge")(jobs_cli.judge)
+app.command("worker")(worker_cli.worker)
+app.add_typer(worker_cli.job_app, name="job")
 app.command("calibrate")(routing_cli.calibrate)
 app.command("route")(routing_cli.route)
 app.command("estimate")(routing_cli.estimate)

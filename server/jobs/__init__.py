@@ -5,7 +5,9 @@ is a spec of a few dozen lines: :mod:`server.jobs.draft` (candidates per prompt,
 and :mod:`server.jobs.judge` (pairs judged through :class:`judges.pairwise.PairwiseJudge`). Every
 finished item is committed on its own under a natural key, so an interrupted job keeps what it finished
 and the same command run again skips it; running the same job again resumes the unfinished job record of
-the same kind and parameters.
+the same kind and parameters. Jobs are rows of a durable queue (:mod:`server.storage.repos.job_queue`):
+workers (:mod:`server.jobs.worker`, `rubricate worker`, the API's own) claim them under a lease renewed by
+a heartbeat (:mod:`server.jobs.lease`), so a job whose worker dies is resumed by another.
 
 The judges library does the model work through the one backend interface; these modules only decide
 what to ask and store what comes back.
@@ -16,10 +18,14 @@ what to ask and store what comes back.
 
 from server.jobs.draft import DRAFT_PARAMS, DraftRequest, DraftSpec, draft_job
 from server.jobs.judge import JudgeRequest, JudgeSpec, judge_job, verdict_key
-from server.jobs.runner import ItemOutcome, JobResult, JobSpec, Progress, run_job, start_in_background
+from server.jobs.lease import DEFAULT_LEASE_S, Leases
+from server.jobs.runner import ItemOutcome, JobResult, JobSpec, Progress, run_claimed, run_job
+from server.jobs.worker import BackgroundWorker, Worker, build_spec
 
 __all__ = [
+    "DEFAULT_LEASE_S",
     "DRAFT_PARAMS",
+    "BackgroundWorker",
     "DraftRequest",
     "DraftSpec",
     "ItemOutcome",
@@ -27,10 +33,13 @@ __all__ = [
     "JobSpec",
     "JudgeRequest",
     "JudgeSpec",
+    "Leases",
     "Progress",
+    "Worker",
+    "build_spec",
     "draft_job",
     "judge_job",
+    "run_claimed",
     "run_job",
-    "start_in_background",
     "verdict_key",
 ]

@@ -80,6 +80,7 @@ class DraftSpec:
         self.drafter = Drafter(backend, params=params)
         self.source = f"model:{backend.model}"
         self.draft_key = digest([backend.model, params_key(params)])
+        self.pinned = request.model_copy(update={"model": backend.model}).model_dump()
         self.params = {
             "n": request.n,
             "limit": request.limit,

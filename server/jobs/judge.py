@@ -107,9 +107,9 @@ class JudgeSpec:
         self.store, self.project, self.backend, self.request = store, project, backend, request
         self.orders, self.sampling = request.order_list(), request.params()
         with store.read() as session:
-            repo = Repository(session)
-            self.version, self.rubric = resolve(repo, request.rubric)
-            self.views = repo.pair_views(repo.pairs(project.id, limit=request.limit))
+            self.version, self.rubric = resolve(Repository(session), request.rubric)
+        self.views: list[PairView] | None = None  # read when the job runs, not when it is queued
+        self.pinned = request.model_copy(update={"rubric": self.rubric.ref, "model": backend.model}).model_dump()
         self.judges: dict[tuple[Order, ...], PairwiseJudge] = {}
         self.params = {
             "rubric": self.rubric.ref,
@@ -120,6 +120,10 @@ class JudgeSpec:
         }
 
     def items(self) -> list[PairView]:
+        if self.views is None:
+            with self.store.read() as session:
+                repo = Repository(session)
+                self.views = repo.pair_views(repo.pairs(self.project.id, limit=self.request.limit))
         return self.views
 
     def pending(self, view: PairView) -> Orders:

@@ -1,10 +1,11 @@
-"""One runner for every job: it owns the job row, resume, progress, concurrency and errors.
+"""One runner for every job: it owns the job row, resume, progress, concurrency, errors and the lease.
 
 A job is a :class:`JobSpec`: which items, what is pending for one item, the model work for it, and how
-to save what came back. The runner resumes the unfinished job row of the same kind and parameters,
-runs the items at a bounded concurrency, commits every item on its own (so an interrupted job keeps
-what it finished and the same command run again skips it), records item errors, writes progress to
-the job row at most twice a second, and leaves the row ``done``, ``interrupted`` or ``failed``.
+to save what came back. The runner runs a job its worker has claimed (:mod:`server.storage.repos.job_queue`)
+at a bounded concurrency, commits every item on its own behind the lease's fence (so an interrupted or
+killed job keeps what it finished and whoever resumes it skips that), records item errors, writes
+progress to the job row at most twice a second, and leaves the row ``done``, ``failed``, ``cancelled``,
+or back in the queue (``queued`` from a worker, ``interrupted`` from the CLI).
 
 >>> ItemOutcome(counts={"verdicts": 2}).counts
 {'verdicts': 2}
@@ -13,24 +14,21 @@ the job row at most twice a second, and leaves the row ``done``, ``interrupted``
 from __future__ import annotations
 
 import asyncio
-import json
-import logging
-import threading
 import time
-import uuid
 from collections import Counter
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel
 
 from judges.backend import SamplingParams
+from server.jobs.lease import DEFAULT_LEASE_S, Held, Leases
 from server.storage import Repository, Store
-from server.storage.records import Job, Project
+from server.storage.records import Project
 from server.storage.repos.annotators import Person
+from server.storage.repos.job_queue import JobCounts, LeaseLost
 
-log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 Kind = Literal["draft", "judge"]
 Item = TypeVar("Item")
@@ -72,6 +70,7 @@ class JobSpec(Protocol, Generic[Item, Todo, Done]):
 
     kind: Kind
     params: dict[str, Any]  # the job row's parameters: an unfinished row with the same ones is resumed
+    pinned: dict[str, Any]  # the request with its defaults resolved (model, rubric version): a worker's input
     produced: str  # the count the rate is taken over (responses, verdicts)
 
     def items(self) -> Sequence[Item]: ...
@@ -90,34 +89,14 @@ def params_key(params: SamplingParams) -> dict[str, Any]:
     return params.model_dump(exclude={"timeout_s"})
 
 
-_running: dict[tuple[str, int, str], str] = {}  # (kind, project, params) → the job id this process runs
-_running_lock = threading.Lock()
-
-
-def _running_key(kind: str, project: Project, params: dict[str, Any]) -> tuple[str, int, str]:
-    return kind, project.id, json.dumps(params, sort_keys=True, default=str)
-
-
-def _start(
-    store: Store, kind: str, project: Project, params: dict[str, Any], total: int, actor: Person | None
-) -> tuple[str, bool]:
-    """Reuse the unfinished job with the same kind and parameters, or create one."""
-    with store.write() as session:
-        repo = Repository(session, actor)
-        for job in repo.jobs(project.id):
-            if job.kind == kind and job.status in ("running", "interrupted") and job.params == params:
-                repo.update_job(job.id, status="running", total=total)
-                return job.id, True
-        job_id = str(uuid.uuid4())
-        repo.create_job(job_id, kind, project.id, params, total=total)
-        return job_id, False
-
-
 class _Tracker:
-    """Counts finished and failed items and writes them to the job row (at most twice a second)."""
+    """Counts finished and failed items and writes them to the job row (at most twice a second), fenced by
+    the lease: a write for a job this worker no longer holds marks it lost and writes nothing."""
 
-    def __init__(self, store: Store, job_id: str, total: int, progress: Progress | None, actor: Person | None) -> None:
-        self.store, self.job_id, self.total, self.progress, self.actor = store, job_id, total, progress, actor
+    def __init__(self, store: Store, held: Held, owner: str, total: int, progress: Progress | None,
+                 actor: Person | None) -> None:  # fmt: skip
+        self.store, self.held, self.owner, self.total = store, held, owner, total
+        self.progress, self.actor = progress, actor
         self.done = self.failed = self.skipped = 0
         self._flushed = 0.0
 
@@ -130,34 +109,68 @@ class _Tracker:
         if time.monotonic() - self._flushed > 0.5 or self.done == self.total:
             self.flush()
 
-    def flush(self, **fields: Any) -> Job:
+    def flush(self) -> None:
+        self._write(lambda repo: repo.record_progress(self.held.job_id, self.owner, self._counts()))
+
+    def end(self, status: str, *, result: dict[str, Any] | None = None, error: str | None = None) -> str:
+        """Free the lease with the job's end (or its way back to the queue); the status the row now has."""
+        ended: list[str] = []
+        self._write(lambda repo: ended.append(repo.end_lease(self.held.job_id, self.owner, status, self._counts(),
+                                                             result=result, error=error).status))  # fmt: skip
+        return ended[0] if ended else "lost"
+
+    def _counts(self) -> JobCounts:
+        return JobCounts(total=self.total, done=self.done, failed=self.failed)
+
+    def _write(self, write: Callable[[Repository], Any]) -> None:
         self._flushed = time.monotonic()
-        with self.store.write() as session:
-            return Repository(session, self.actor).update_job(self.job_id, done=self.done, failed=self.failed, **fields)
+        if self.held.lost:
+            return
+        try:
+            with self.store.write() as session:
+                write(Repository(session, self.actor))
+        except LeaseLost:
+            self.held.lose()
 
 
-async def _run_all(items: Sequence[Any], work: Callable[[Any], Any], concurrency: int) -> None:
-    """Run `work` over items with at most `concurrency` in flight."""
+async def _run_all(items: Sequence[Any], work: Callable[[Any], Any], concurrency: int, held: Held) -> None:
+    """Run `work` over items with at most `concurrency` in flight; once the job must stop (cancelled, or
+    lost to another worker) the items not yet saved are abandoned: their model calls are cancelled."""
     gate = asyncio.Semaphore(concurrency)
 
     async def one(item: Any) -> None:
         async with gate:
-            await work(item)
+            if not held.stopping:
+                await work(item)
 
-    await asyncio.gather(*(one(item) for item in items))
+    tasks = [asyncio.ensure_future(one(item)) for item in items]
+
+    async def watch() -> None:
+        while not held.stopping:
+            await asyncio.sleep(0.1)
+        for task in tasks:
+            task.cancel()  # a save has no await in it, so none is cut in half
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        watcher.cancel()
+    for result in results:
+        if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+            raise result
 
 
-async def _finish(tracker: _Tracker, run: Callable[[], Any]) -> str:
-    """Run the job body; an interrupt leaves the job `interrupted` (finished items stay stored)."""
+async def _finish(tracker: _Tracker, run: Callable[[], Any], on_interrupt: str) -> None:
+    """Run the job body; an interrupt gives the job back as `on_interrupt` (finished items stay stored)."""
     try:
         await run()
     except (asyncio.CancelledError, KeyboardInterrupt):
-        tracker.flush(status="interrupted")
+        tracker.end(on_interrupt)
         raise
     except Exception as exc:
-        tracker.flush(status="failed", error=f"{type(exc).__name__}: {exc}")
+        tracker.end("failed", error=f"{type(exc).__name__}: {exc}")
         raise
-    return "done"
 
 
 async def run_job(
@@ -169,65 +182,76 @@ async def run_job(
     progress: Progress | None = None,
     concurrency: int = 16,
     on_start: Callable[[str], None] | None = None,
+    lease_s: float = DEFAULT_LEASE_S,
 ) -> JobResult:
-    """Run a job spec over its items: resume, progress, per-item commits, errors, the job row, the result.
+    """Run a job in this process (the CLI's way): submit it, claim it with a lease, run it to its end.
 
-    The same job requested again while this process runs it is not run twice: the second caller gets
-    the running job's id (and a result saying `running`) and can follow its progress there.
+    The same job requested again while some worker holds it is not run twice: the second caller gets
+    that job's id (and a result with its status, `running`) and can follow its progress there. An
+    unfinished job of the same kind and parameters (interrupted, or whose worker died) is resumed.
     """
     items = spec.items()
-    key = _running_key(spec.kind, project, spec.params)
-    with _running_lock:
-        running = _running.get(key)
-        if running is None:
-            job_id, resumed = _start(store, spec.kind, project, spec.params, len(items), actor)
-            _running[key] = job_id
-    if running is not None:
+    with Leases(store, lease_s) as leases:
+        with store.write() as session:
+            submitted = Repository(session, actor).submit_job(
+                spec.kind, project.id, spec.params, spec.pinned, total=len(items), owner=leases.owner,
+                lease_s=lease_s,
+            )  # fmt: skip
         if on_start:
-            on_start(running)
-        return JobResult(
-            job=running, kind=spec.kind, status="running", resumed=True, items=len(items),
-            done=0, skipped=0, failed=0, elapsed_s=0.0,
-        )  # fmt: skip
-    try:
-        if on_start:
-            on_start(job_id)
-        return await _run_spec(store, spec, items, job_id, resumed, actor=actor, progress=progress,
-                               concurrency=concurrency)  # fmt: skip
-    finally:
-        with _running_lock:
-            _running.pop(key, None)
+            on_start(submitted.id)
+        if not submitted.claimed:
+            return JobResult(
+                job=submitted.id, kind=spec.kind, status=submitted.status, resumed=True, items=len(items),
+                done=0, skipped=0, failed=0, elapsed_s=0.0,
+            )  # fmt: skip
+        held = leases.hold(submitted.id)
+        return await run_claimed(store, spec, held, leases.owner, resumed=not submitted.created, items=items,
+                                 actor=actor, progress=progress, concurrency=concurrency)  # fmt: skip
 
 
-async def _run_spec(
+async def run_claimed(
     store: Store,
     spec: JobSpec[Any, Any, Any],
-    items: Sequence[Any],
-    job_id: str,
-    resumed: bool,
+    held: Held,
+    owner: str,
     *,
-    actor: Person | None,
-    progress: Progress | None,
-    concurrency: int,
+    resumed: bool,
+    items: Sequence[Any] | None = None,
+    actor: Person | None = None,
+    progress: Progress | None = None,
+    concurrency: int = 16,
+    on_interrupt: str = "interrupted",
 ) -> JobResult:
-    """The body of :func:`run_job` for a job this process now owns."""
-    tracker = _Tracker(store, job_id, len(items), progress, actor)
+    """Run a job `owner` holds: each item is fenced by the lease, and stops early if the job is cancelled
+    (at the next item) or lost to another worker (nothing more is written)."""
+    items = spec.items() if items is None else items
+    job_id = held.job_id
+    tracker = _Tracker(store, held, owner, len(items), progress, actor)
     counts: Counter[str] = Counter()
     started = time.perf_counter()
 
     async def one(item: Any) -> None:
+        if held.stopping:
+            return
         todo = spec.pending(item)
         done = await spec.work(item, todo) if todo else None
-        with store.write() as session:
-            repo = Repository(session, actor)
-            outcome = spec.save(repo, job_id, item, todo, done)
-            for where, error in outcome.errors:
-                repo.add_job_error(job_id, where, error)
+        try:
+            with store.write() as session:
+                repo = Repository(session, actor)
+                if repo.hold_job(job_id, owner) == "cancelling":
+                    held.cancel()  # this item is paid for: keep it; the others stop
+                outcome = spec.save(repo, job_id, item, todo, done)
+                for where, error in outcome.errors:
+                    repo.add_job_error(job_id, where, error)
+        except LeaseLost:
+            held.lose()
+            return
         counts.update(outcome.counts)
         tracker.item(failed=outcome.failed, skipped=not todo)
 
-    status = await _finish(tracker, lambda: _run_all(items, one, concurrency))
-    tracker.flush(status=status, result=dict(counts))
+    await _finish(tracker, lambda: _run_all(items, one, concurrency, held), on_interrupt)
+    stopped = held.cancelled and tracker.done < tracker.total
+    status = tracker.end("cancelled" if stopped else "done", result=dict(counts))
     elapsed = time.perf_counter() - started
     return JobResult(
         job=job_id,
@@ -242,34 +266,3 @@ async def _run_spec(
         rate_per_s=round(counts[spec.produced] / elapsed, 3) if elapsed else 0.0,
         **spec.result(counts, tracker.failed),
     )
-
-
-def start_in_background(job: Callable[[Callable[[str], None]], Coroutine[Any, Any, JobResult]]) -> str:
-    """Run `job(on_start)` on its own thread and event loop; return its id once it has one.
-
-    The API uses this so a long draft or judge job neither blocks a request nor the server's loop;
-    progress is then read at `GET /jobs/{id}`. An error before the job starts (an unknown rubric, a
-    bad argument) is raised here, so the request fails with it.
-    """
-    started = threading.Event()
-    box: dict[str, Any] = {}
-
-    def on_start(job_id: str) -> None:
-        box["id"] = job_id
-        started.set()
-
-    def run() -> None:
-        try:
-            asyncio.run(job(on_start))
-        except BaseException as exc:
-            if "id" in box:  # the job row already says `failed` with the error (see _finish)
-                log.exception("job %s failed", box["id"])
-            box.setdefault("error", exc)
-        finally:
-            started.set()
-
-    threading.Thread(target=run, name="rubricate-job", daemon=True).start()
-    started.wait()
-    if "id" not in box:
-        raise box["error"]
-    return str(box["id"])

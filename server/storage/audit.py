@@ -24,7 +24,9 @@ from sqlalchemy.orm import Session
 from server.storage.tables import AuditEvent, Base, Job, Prompt, utcnow
 
 NOT_AUDITED = ("audit_events", "llm_cache")
-SKIPPED_COLUMNS = ("updated_at",)  # bookkeeping that changes with every write
+# bookkeeping that changes with every write (a job lease's expiry moves with each heartbeat; who holds
+# the lease, `lease_owner`, is audited)
+SKIPPED_COLUMNS = ("updated_at", "lease_expires_at", "heartbeat_at")
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ typed write method of the repository (which writes, and is audited by the flush 
 
 >>> from datetime import UTC, datetime
 >>> job = Job(id="j1", project_id=1, kind="judge", params={}, status="running", total=4, done=1, failed=0,
-...           result={}, error=None, created_by=None, created_at=datetime.now(UTC), updated_at=datetime.now(UTC))
+...           result={}, error=None, created_by=None, created_at=datetime.now(UTC), updated_at=datetime.now(UTC),
+...           digest=None, request=None, lease_owner=None, lease_expires_at=None, heartbeat_at=None, attempts=0)
 >>> job.done = 2
 Traceback (most recent call last):
 ...
@@ -208,6 +209,12 @@ class Job(Record):
     created_by: int | None
     created_at: datetime
     updated_at: datetime
+    digest: str | None
+    request: dict[str, Any] | None
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+    heartbeat_at: datetime | None
+    attempts: int
 
 
 @record

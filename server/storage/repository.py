@@ -34,6 +34,7 @@ from server.storage.repos.base import (
     hash_token,
     new_token,
 )
+from server.storage.repos.job_queue import JobQueue
 from server.storage.repos.jobs import Jobs
 from server.storage.repos.labels import Labels
 from server.storage.repos.pairs import Pairs
@@ -41,7 +42,7 @@ from server.storage.repos.projects import Projects
 from server.storage.repos.rubrics import Rubrics
 
 
-class Repository(Annotators, Projects, Pairs, Labels, Assignments, Rubrics, Jobs):
+class Repository(Annotators, Projects, Pairs, Labels, Assignments, Rubrics, Jobs, JobQueue):
     """Queries and writes over one session, by aggregate; callers own the transaction boundaries."""
 
 

@@ -16,11 +16,13 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -31,6 +33,9 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+ACTIVE_JOBS = "status IN ('queued', 'running', 'cancelling', 'interrupted')"  # one such job per digest
 
 
 def utcnow() -> datetime:
@@ -251,6 +256,21 @@ class Job(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("annotators.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # the durable queue (server/storage/repos/job_queue.py): one active job per digest, leased to a worker
+    digest: Mapped[str | None] = mapped_column(String(64))  # kind + project + params: identical requests
+    request: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the pinned request a worker rebuilds it from
+    lease_owner: Mapped[str | None] = mapped_column(String(120))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # how many times a worker claimed it
+
+    __table_args__ = (
+        Index(
+            "uq_jobs_active_digest", "digest", unique=True,
+            sqlite_where=text(ACTIVE_JOBS), postgresql_where=text(ACTIVE_JOBS),
+        ),
+        Index("ix_jobs_status", "status"),
+    )  # fmt: skip
 
 
 class JobError(Base):

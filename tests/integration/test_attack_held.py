@@ -44,7 +44,7 @@ def test_bola_matrix_no_principal_reaches_another_projects_objects(api: Api) -> 
         ("get", "/pairs/{pair}", None),
         ("get", "/projects/{project}/review/settings", None), ("post", "/projects/{project}/assignments/next", None),
         ("get", "/projects/{project}/disputes", None), ("get", "/projects/{project}/agreement?resamples=0", None),
-        ("get", "/jobs/{job}", None), ("get", "/exports/{job}/download", None),
+        ("get", "/jobs/{job}", None), ("post", "/jobs/{job}/cancel", None), ("get", "/exports/{job}/download", None),
         ("post", "/projects/{project}/members", {"annotator": "outsider"}),
         ("post", "/projects/{project}/import", {"rows": [{"prompt": "x"}]}),
         ("post", "/pairs/{pair}/adjudication", {"outcome": "a"}), ("put", "/pairs/{pair}/gold", {"outcome": "a"}),

@@ -115,6 +115,13 @@ def test_each_write_route_leaves_exactly_its_events(api: Api) -> None:
     _, found, rows = leaves(store, post(f"/projects/{pid}/exports", export))
     assert found == {"job.start": 1, "job.update": 1} and rows[-1].after["status"] == "done"
 
+    client.app.state.worker.stop()  # type: ignore[attr-defined]  # so the job below waits for a worker
+    with store.write() as session:
+        repo = Repository(session, Repository(session).annotator_by_name("admin"))
+        queued = repo.submit_job("judge", pid, {"limit": 1}, {"rubric": "hhh@1.0.0", "limit": 1}).id
+    _, found, rows = leaves(store, post(f"/jobs/{queued}/cancel"))
+    assert found == {"job.update": 1} and rows[0].after == {"status": "cancelled"} and rows[0].actor_id == admin_id
+
     every = events(store)[1:]  # after the fixture's admin, made by nobody
     assert all(e.actor_id is not None for e in every)  # every write says who made it, job writes included
     assert all(e.actor_id is not None for e in every), [(e.action, e.object_type) for e in every if e.actor_id is None]

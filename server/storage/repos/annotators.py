@@ -103,6 +103,11 @@ class Annotators(UnitOfWork):
         row = self.session.scalar(select(Annotator).where(Annotator.name == name))
         return Person.of(row) if row else None
 
+    def person(self, annotator_id: int) -> Person | None:
+        """The person with this id (a job's worker acts as the person who asked for the job)."""
+        row = self.session.get(Annotator, annotator_id)
+        return Person.of(row) if row else None
+
     def list_annotators(self) -> list[Person]:
         return [Person.of(row) for row in self.session.scalars(select(Annotator).order_by(Annotator.id))]
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from server.jobs import DraftRequest, JudgeRequest, judge_job, start_in_background
+from server.jobs import DraftRequest, JobResult, JudgeRequest, judge_job
 from server.storage import Repository, Store
 from server.storage.tables import Job, Verdict
 from tests.support.fake_backend import ScriptedBackend
@@ -16,6 +18,9 @@ from tests.unit.jobs.test_jobs import db, project, rows, verdict  # noqa: F401  
 
 
 def test_two_identical_judge_requests_at_once_run_the_job_once(db: Store) -> None:  # noqa: F811
+    """Two callers with their own engines (as two processes would be) ask for the same job at once: the
+    database, not a lock in this process, lets only one of them run it; the other gets its id."""
+
     def slow(messages, model, params):  # type: ignore[no-untyped-def]
         time.sleep(0.2)
         return verdict("a")
@@ -23,18 +28,25 @@ def test_two_identical_judge_requests_at_once_run_the_job_once(db: Store) -> Non
     backend = ScriptedBackend(respond=slow)
     request = JudgeRequest(rubric="hhh", max_tokens=200)
     the_project = project(db)
-    first = start_in_background(lambda on_start: judge_job(db, the_project, backend, request, on_start=on_start))
-    second = start_in_background(lambda on_start: judge_job(db, the_project, backend, request, on_start=on_start))
-    assert first == second
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with db.read() as session:
-            if Repository(session).job(first).status != "running":
-                break
-        time.sleep(0.1)
+    results: list[JobResult] = []
+    start = threading.Barrier(2)
+
+    def caller() -> None:
+        own = Store(db.url)
+        start.wait()
+        results.append(asyncio.run(judge_job(own, the_project, backend, request)))
+        own.dispose()
+
+    threads = [threading.Thread(target=caller) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(results) == 2 and results[0].job == results[1].job
+    assert sorted(r.status for r in results) == ["done", "running"]  # the second found the first's job
     with db.read() as session:
-        job = Repository(session).job(first)
-        assert (job.status, job.error) == ("done", None)
+        job = Repository(session).job(results[0].job)
+        assert (job.status, job.error, job.attempts, job.lease_owner) == ("done", None, 1, None)
     assert len(rows(db, Job)) == 1
     assert len(rows(db, Verdict)) == 6 and len(backend.history) == 6  # 3 pairs × 2 orders, asked once each
 
