@@ -33,9 +33,10 @@ from server.storage.repos.labels import Labels
 from server.storage.repos.pairs import Pairs
 from server.storage.repos.projects import Projects
 from server.storage.repos.rubrics import Rubrics
+from server.storage.repos.scores import Scores
 
 
-class Repository(Annotators, Projects, Pairs, Labels, Assignments, Rubrics, Jobs):
+class Repository(Annotators, Projects, Pairs, Labels, Scores, Assignments, Rubrics, Jobs):
     """Queries and writes over one session, by aggregate; callers own the transaction boundaries."""
 
 
@@ -53,6 +54,7 @@ __all__ = [
     "Projects",
     "Repository",
     "Rubrics",
+    "Scores",
     "UnitOfWork",
     "digest",
     "hash_token",
