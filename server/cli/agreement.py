@@ -82,6 +82,30 @@ def print_report(report: AgreementReport) -> None:
     _print_versions(report)
     _print_hotspots(report)
     _print_audit(report)
+    _print_pointwise(report)
+
+
+def _print_pointwise(report: AgreementReport) -> None:
+    """Pointwise scores: each judge against people's reference, per criterion, at the ordinal level."""
+    if not report.pointwise:
+        return
+    rows = [
+        (
+            f"{p.judge} · {p.criterion or 'overall'} (1..{p.levels}, {p.rubric})",
+            p.n,
+            p.annotators,
+            _f(p.exact),
+            _ci(p.weighted_kappa),
+            _f(p.krippendorff_alpha_with_judge),
+            _f(p.krippendorff_alpha_humans),
+        )
+        for p in report.pointwise
+    ]
+    _table(
+        "Pointwise scores, judge vs people (reference: people's lower median)",
+        ["judge · criterion", "responses", "people", "exact", "weighted kappa", "alpha +judge", "alpha people"],
+        rows,
+    )
 
 
 def _print_audit(report: AgreementReport) -> None:
