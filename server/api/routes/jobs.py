@@ -72,8 +72,12 @@ def start_draft(
 def start_judge(
     project_id: Id, body: JudgeRequest, user: CurrentUser, store: StoreDep, settings: SettingsDep
 ) -> JobStarted:
-    """Judge pairs under a rubric version in the background (both orders by default)."""
-    return _start("judge", judge_job, project_id, body, user, store, settings)
+    """Judge pairs under a rubric version in the background (both orders by default); with `"mode": "pointwise"`
+    score each response 1..N per criterion instead (a rubric with levels, e.g. sft-quality)."""
+    try:
+        return _start("judge", judge_job, project_id, body, user, store, settings)
+    except ValueError as exc:  # a request that does not fit the rubric (pointwise under a pairwise-only rubric)
+        raise HTTPException(422, str(exc)) from None
 
 
 @router.get("/jobs/{job_id}", response_model=JobPublic, responses=error_responses(401, 403, 404))

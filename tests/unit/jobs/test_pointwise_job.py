@@ -28,6 +28,7 @@ from server.rubric_registry import publish
 from server.score_labels import counted_scores, read_scores
 from server.storage import Repository, Store, open_store
 from server.storage.tables import AuditEvent, Job, Score, Verdict
+from tests.conftest import Api
 from tests.support.fake_backend import ScriptedBackend
 
 SFT = load_rubric(LIBRARY / "sft-quality.yaml")
@@ -231,3 +232,27 @@ async def test_agreement_report_gives_pointwise_judge_human_agreement(db: Store)
     assert overall.weighted_kappa.value is not None and overall.weighted_kappa.low is not None
     assert overall.krippendorff_alpha_with_judge is not None and overall.krippendorff_alpha_humans is not None
     assert {p.criterion for p in report.pointwise} == {None, *CRITERIA}
+
+
+async def test_the_api_takes_a_mode_and_a_min_score(api: Api) -> None:
+    rows = [("t:0", {"id": 0, "prompt": "Q0?", "response_a": "A0", "response_b": "B0"})]
+    import_rows(api.store, rows, project="p")
+    publish(api.store, SFT)
+    publish(api.store, load_rubric(LIBRARY / "hhh.yaml"))
+    pid = project(api.store).id
+    client, auth = api.client, api.auth()
+    refused = client.post(f"/projects/{pid}/jobs/judge", json={"rubric": "hhh", "mode": "pointwise"}, headers=auth)
+    assert refused.status_code == 422 and "no pointwise mode" in refused.json()["error"]["message"]
+    unknown = client.post(f"/projects/{pid}/jobs/judge", json={"rubric": "hhh", "mode": "ranked"}, headers=auth)
+    assert unknown.status_code == 422
+    body = {"format": "dpo", "min_score": 3}
+    assert client.post(f"/projects/{pid}/exports", json=body, headers=auth).status_code == 422
+    await score(api.store, ScriptedBackend(respond=respond))  # A0 5, B0 2
+    reply = client.post(f"/projects/{pid}/exports", json={"format": "sft", "min_score": 4}, headers=auth)
+    assert reply.status_code == 201, reply.text
+    manifest = reply.json()["manifest"]
+    assert (manifest["responses_exported"], manifest["by_source"], manifest["rows"]) == (
+        1,
+        {"humans": 0, "judge": 1},
+        {"train": 1},
+    )
