@@ -148,6 +148,7 @@ def test_the_api_starts_a_judge_job_and_reports_progress(home: Path, env: dict[s
         assert {(v.order, v.params["max_tokens"]) for v in session.query(Verdict).all()} == {("ab", 200)}
 
 
+@pytest.mark.timeout(1800)  # drafts, scores twice, imports, exports, reports and trains: more than one job's worth
 def test_pointwise_scores_drafted_responses_then_a_min_score_sft_export_trains_one_step(
     home: Path, env: dict[str, str], vllm_server: local_model.ServerHandle, tmp_path: Path
 ) -> None:
