@@ -16,6 +16,9 @@ The rule, in one place:
   order the newest (by id), combined by :func:`rubrics.outcomes.combine_orders` (orders that disagree
   are an inconsistent tie; one missing order stands alone, consistency unknown). Failed verdicts give no
   outcome; a judgement whose verdicts all failed is ``failed``.
+- **Pointwise scores** are about one response, not a pair: :mod:`server.score_labels` reads them (judges'
+  pointwise verdicts and people's imported scores) and counts them by the same rule, through
+  :func:`counted_versions` per scorer within one rubric name.
 
 >>> new, old = RubricVersionRef(1, "hhh", "1.10.0"), RubricVersionRef(2, "hhh", "1.9.0")
 >>> found = [VerdictLabel(1, "j", "ab", "a", rubric=new), VerdictLabel(2, "j", "ab", "b", rubric=old),

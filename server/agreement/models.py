@@ -277,6 +277,21 @@ class RubricVersionRow(BaseModel):
     judges: list[VersionJudge]
 
 
+class PointwiseAgreement(BaseModel):
+    """One judge's scores against people's on one criterion (None: the overall level)."""
+
+    judge: str
+    rubric: str | None
+    criterion: str | None
+    levels: int = Field(description="N of the 1..N scale.")
+    n: int = Field(description="Responses scored by the judge and at least one person.")
+    annotators: int
+    exact: float | None = Field(description="Share of responses where the judge's level is the people's reference.")
+    weighted_kappa: Estimate = Field(description="Quadratic-weighted Cohen's kappa, judge vs the people's reference.")
+    krippendorff_alpha_with_judge: float | None = Field(description="Ordinal alpha, people plus the judge as a rater.")
+    krippendorff_alpha_humans: float | None = Field(description="Ordinal alpha over the people alone.")
+
+
 class AgreementReport(BaseModel):
     """`GET /projects/{id}/agreement` and `rubricate agreement --json`."""
 
@@ -295,6 +310,9 @@ class AgreementReport(BaseModel):
     rubric_versions: list[RubricVersionRow]
     audit: list[AuditAgreement] = Field(
         default_factory=list, description="certified routing: per calibration routed, agreement on audited pairs"
+    )
+    pointwise: list[PointwiseAgreement] = Field(
+        default_factory=list, description="pointwise scores: each judge against people, per criterion (ordinal)"
     )
 
 

@@ -80,6 +80,7 @@ from server.agreement.models import (
     VersionJudge,
     number,
 )
+from server.agreement.pointwise import pointwise_agreement
 from server.labels import RubricVersionRef, counted_versions
 from server.routing.audit import project_audit
 from server.rubric_registry import resolve
@@ -178,7 +179,12 @@ def agreement_report(
     rubric = _resolve(repo, options.rubric) if options.rubric else None
     project = load_project(repo, project_id, options.criterion, progress)
     found = report(project, options, rubric)
-    return found.model_copy(update={"audit": project_audit(repo.session, project_id, project.pairs)})  # routing
+    return found.model_copy(
+        update={
+            "audit": project_audit(repo.session, project_id, project.pairs),  # routing
+            "pointwise": pointwise_agreement(repo, project_id, options.rubric, options.bootstrap),
+        }
+    )
 
 
 def _version_row(

@@ -2,15 +2,18 @@
 
 rubricate init                       create the store and an admin (prints its token once)
 rubricate import PATH --project P    bring prompts, pairs, rankings and verdicts in
+rubricate import-scores PATH --project P --rubric R   people's 1..N scores of responses (pointwise)
 rubricate projects                   list projects with their counts
 rubricate annotator add NAME --role R [--project P]
 rubricate rubric validate|publish|list|show|diff   versioned rubrics
 rubricate model prepare|serve|status|stop          the embedded vLLM model
 rubricate draft --project P --n N    draft candidates and form pairs (resumable job)
 rubricate judge --project P --rubric NAME[@VER]    judge pairs in both orders (resumable job)
+rubricate judge --mode pointwise --project P --rubric sft-quality   score responses 1..N (resumable job)
 rubricate worker [--once] [--lease-s S]            run queued jobs (and those whose worker died)
 rubricate job show|cancel ID         a job's progress and lease, or cancel it
 rubricate export --project P --format dpo|reward|kto|sft --out DIR
+rubricate export --project P --format sft --min-score S [--criterion C] --out DIR   responses scored >= S
 rubricate agreement --project P [--rubric NAME@VER] [--criterion C]   judges and reviewers agreement
 rubricate calibrate --project P --judge M [--judge M2 …] --alpha A --delta D   certify judge thresholds
 rubricate route --project P --calibration ID [--decisions FILE]   accept certified judge labels, escalate the rest
@@ -36,6 +39,7 @@ from server.cli import rubric as rubric_cli
 from server.cli import worker as worker_cli
 from server.cli.common import emit, fail, out, progress_bar, settings, store, user_errors
 from server.imports.readers import parse_mapping
+from server.imports.scores import import_score_file
 from server.imports.service import import_path
 from server.storage import Repository
 
@@ -128,6 +132,24 @@ def import_(
         out.print(f"project {summary.project}: added " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
     emit(summary.model_dump(exclude={"skipped_rows", "failed_verdicts"}) if as_json else summary, as_json, text)
+
+
+@app.command("import-scores")
+def import_scores(
+    path: Annotated[Path, typer.Argument(help="JSONL (or CSV, Parquet, datasets folder) of people's scores.")],
+    project: Annotated[str, typer.Option(help="Project to import into (created if missing).")],
+    rubric: Annotated[str, typer.Option(help="NAME or NAME@VERSION the scores were given under (pointwise).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Import people's 1..N scores of responses: {prompt, response, annotator, scores: {criterion: level}}."""
+    with user_errors():
+        summary = import_score_file(store(), path, project=project, rubric=rubric)
+
+    def text() -> None:
+        counts = summary.model_dump(exclude={"project", "rubric"})
+        out.print(f"project {summary.project} ({summary.rubric}): " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+    emit(summary.model_dump(), as_json, text)
 
 
 @app.command()

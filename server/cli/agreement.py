@@ -82,6 +82,29 @@ def print_report(report: AgreementReport) -> None:
     _print_versions(report)
     _print_hotspots(report)
     _print_audit(report)
+    _print_pointwise(report)
+
+
+def _print_pointwise(report: AgreementReport) -> None:
+    """Pointwise scores: each judge against people's reference, per criterion, at the ordinal level."""
+    for judge in dict.fromkeys(p.judge for p in report.pointwise):
+        rows = [p for p in report.pointwise if p.judge == judge]
+        _table(
+            f"Pointwise scores of {judge} ({rows[0].rubric}) vs people's lower median",
+            ["criterion", "n", "people", "exact", "w. kappa", "alpha +judge", "alpha people"],
+            [
+                (
+                    f"{p.criterion or 'overall'} 1..{p.levels}",
+                    p.n,
+                    p.annotators,
+                    _f(p.exact),
+                    _ci(p.weighted_kappa),
+                    _f(p.krippendorff_alpha_with_judge),
+                    _f(p.krippendorff_alpha_humans),
+                )
+                for p in rows
+            ],
+        )
 
 
 def _print_audit(report: AgreementReport) -> None:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from server.cli.common import emit, out, store, user_errors
+from server.export.scored import ScoredManifest
 from server.export.stored import ExportOptions, export_project
 from server.export.trl import push_to_hub
 from server.storage import Repository
@@ -30,6 +31,16 @@ def export(
     drop_ties: Annotated[bool, typer.Option("--drop-ties", help="Also drop ties from sft.")] = False,
     test_size: Annotated[float, typer.Option(help="Fraction of prompts in the test split.")] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed of the split.")] = 0,
+    min_score: Annotated[
+        float | None,
+        typer.Option(
+            help="sft only: keep responses scored at least S (pointwise; people's mean where they scored, "
+            "else the judge's; the score_source column says which). --source is then not used."
+        ),
+    ] = None,
+    criterion: Annotated[
+        str | None, typer.Option(help="With --min-score: this criterion's level (default overall).")
+    ] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out.")] = False,
     push_to_hub_repo: Annotated[
         str | None, typer.Option("--push-to-hub", help="Also push to this Hub repo (needs network).")
@@ -52,6 +63,8 @@ def export(
                 "drop_ties": drop_ties,
                 "test_size": test_size,
                 "seed": seed,
+                "min_score": min_score,
+                "criterion": criterion,
             }
         )
         with db.read() as session:
@@ -63,9 +76,13 @@ def export(
     def text() -> None:
         rows = ", ".join(f"{split} {n}" for split, n in manifest.rows.items())
         dropped = manifest.dropped.model_dump()
+        if isinstance(manifest, ScoredManifest):
+            kept, seen, noun = manifest.responses_exported, manifest.responses_in, f"responses {manifest.by_source}"
+        else:
+            kept, seen, noun = manifest.pairs_exported, manifest.pairs_in, "pairs"
         out.print(
-            f"{manifest.format} export of {project} to {out_dir}: {rows} rows from {manifest.pairs_exported} "
-            f"of {manifest.pairs_in} pairs; dropped {dropped}; job {job_id}"
+            f"{manifest.format} export of {project} to {out_dir}: {rows} rows from {kept} "
+            f"of {seen} {noun}; dropped {dropped}; job {job_id}"
         )
 
     emit(manifest.model_dump(mode="json") | {"job": job_id, "out": str(out_dir)}, as_json, text)

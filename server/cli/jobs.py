@@ -30,11 +30,11 @@ def _report(result: JobResult, as_json: bool, noun: str, keys: dict[str, int]) -
     data = {"job": result.job, **keys, "failed": result.failed, "inconsistent": result.inconsistent}
 
     def text() -> None:
-        extra = f", {result.inconsistent} inconsistent across orders" if result.kind == "judge" else ""
+        extra = f", {result.inconsistent} inconsistent across orders" if noun == "pairs" else ""
         out.print(
             f"{result.kind} job {result.job} {result.status}{' (resumed)' if result.resumed else ''}: "
             f"{result.items} {noun}, {result.skipped} already done, {result.failed} failed{extra}; "
-            + ", ".join(f"{k} {v}" for k, v in keys.items() if k not in ("prompts", "pairs"))
+            + ", ".join(f"{k} {v}" for k, v in keys.items() if k not in ("prompts", "pairs", "responses"))
             + f"; {result.elapsed_s:.1f} s ({result.rate_per_s:.2f}/s, {result.completion_tokens} tokens out)"
         )
 
@@ -72,16 +72,28 @@ def draft(
 
 
 def judge(
-    project: Annotated[str, typer.Option(help="Project whose pairs to judge.")],
+    project: Annotated[str, typer.Option(help="Project whose pairs (pointwise: responses) to judge.")],
     rubric: Annotated[str, typer.Option(help="NAME or NAME@VERSION (default: newest published version).")],
+    mode: Annotated[
+        str, typer.Option(help="pairwise (a winner per pair) | pointwise (1..N per criterion per response)")
+    ] = "pairwise",
     model: Annotated[str | None, typer.Option(help="litellm model; default RUBRICATE_JUDGE_MODEL.")] = None,
     orders: Annotated[str, typer.Option(help="both (position-bias control) | ab")] = "both",
     limit: Annotated[int | None, typer.Option(help="Only the first L pairs.")] = None,
     max_tokens: Annotated[int, typer.Option(help="Longest verdict.")] = DEFAULT_JUDGE_PARAMS.max_tokens,
     as_json: JsonOpt = False,
 ) -> None:
-    """Judge pairs under a rubric version, in both presentation orders by default (resumable)."""
+    """Judge pairs under a rubric version, in both presentation orders by default; or, with --mode pointwise,
+    score each response 1..N per criterion (resumable either way)."""
     with user_errors():
-        request = JudgeRequest(rubric=rubric, model=model, orders=orders, limit=limit, max_tokens=max_tokens)  # type: ignore[arg-type]
+        request = JudgeRequest(
+            rubric=rubric,
+            mode=mode,
+            model=model,
+            orders=orders,
+            limit=limit,
+            max_tokens=max_tokens,  # type: ignore[arg-type]
+        )
         result = _run(judge_job, project, request, f"judging {project}", not as_json)
-    _report(result, as_json, "pairs", {"pairs": result.items, "verdicts": result.verdicts})
+    noun = "responses" if request.mode == "pointwise" else "pairs"
+    _report(result, as_json, noun, {noun: result.items, "verdicts": result.verdicts})

@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from server.export.labels import CertifiedVote, ExportPair, HumanVote, JudgeVote, LabelSource, resolve_label
 from server.export.manifest import CertifiedCounts, ExportManifest
+from server.export.scored import ScoredManifest, ScoredResponse, ScoreFilters, export_scored_sft
 from server.export.trl import ExportFormat, export_dataset
 from server.labels import PairLabels, RubricVersionRef, counted_versions, judgement, pair_labels, view_refs
 from server.routing.store import calibration_records, decisions
 from server.rubric_registry import resolve
+from server.score_labels import counted_scores, read_scores, response_scores, scorers
 from server.storage import Repository, Store
 from server.storage.records import Project
 from server.storage.repos.annotators import Person
@@ -144,6 +147,64 @@ class ExportOptions(BaseModel):
     drop_ties: bool = False
     test_size: float = Field(default=0.0, ge=0, lt=1)
     seed: int = 0
+    min_score: float | None = Field(
+        default=None, ge=0, le=1000, description="sft only: keep responses scored at least S (pointwise scores)."
+    )
+    criterion: str | None = Field(default=None, max_length=64, description="With min_score: this criterion's level.")
+
+    @model_validator(mode="after")
+    def _scores_for_sft(self) -> ExportOptions:
+        if self.min_score is not None and self.format != "sft":
+            raise ValueError("min_score: filtering by score makes sft rows (one response each); use format sft")
+        if self.criterion is not None and self.min_score is None:
+            raise ValueError("criterion: needs min_score (the level it must reach)")
+        return self
+
+
+def stored_scored(
+    repo: Repository, project_id: int, *, rubric: str | None, judge: str | None, criterion: str | None
+) -> tuple[list[ScoredResponse], str | None]:
+    """Every response of a project with the score it counts with (:mod:`server.score_labels`); (items, judge).
+
+    `judge` names the judge whose scores count where no person scored; with one judge it is found.
+    """
+    version: RubricVersionRef | str | None = None
+    if rubric is not None:  # NAME: each scorer's newest version of it; NAME@VERSION: exactly that one
+        row, model = resolve(repo, rubric)
+        version = RubricVersionRef(row.id, model.name, model.version) if "@" in rubric else model.name
+    counted = counted_scores(read_scores(repo, project_id), version)
+    judges = scorers(counted, human=False)
+    if judge is None and len(judges) == 1:
+        judge = judges[0]
+    elif judge is None and len(judges) > 1:
+        raise ValueError(f"--judge: several judges scored this project ({', '.join(judges)}); name one")
+    elif judge is not None and judge not in judges:
+        raise ValueError(f"--judge: no counted scores from {judge!r} (judges: {', '.join(judges) or 'none'})")
+    if criterion is not None and not any(s.level(criterion) is not None for s in counted):
+        raise ValueError(f"--criterion: no counted score has a level for {criterion!r}")
+    picked = response_scores(counted, judge=judge, criterion=criterion)
+    items = []
+    for response, prompt in repo.scorable_responses(project_id):
+        found = picked.get(response.id)
+        score = (found.value, found.source, found.scorers, found.rubric) if found else (None, None, (), None)
+        items.append(ScoredResponse(str(response.id), str(prompt.id), list(prompt.messages), response.text, *score))
+    return items, judge
+
+
+def _export_scored(
+    store: Store, project: Project, options: ExportOptions, out: Path, overwrite: bool
+) -> ScoredManifest:
+    with store.read() as session:
+        repo = Repository(session)
+        items, judge = stored_scored(
+            repo, project.id, rubric=options.rubric, judge=options.judge, criterion=options.criterion
+        )
+    filters = ScoreFilters(
+        rubric=options.rubric, criterion=options.criterion, min_score=options.min_score or 0.0, judge=judge
+    )
+    return export_scored_sft(
+        items, out=out, filters=filters, test_size=options.test_size, seed=options.seed, overwrite=overwrite
+    )
 
 
 def export_project(
@@ -154,13 +215,18 @@ def export_project(
     *,
     actor: Person | None = None,
     overwrite: bool = False,
-) -> tuple[str, ExportManifest]:
-    """Export a project's labelled pairs to `out`, recorded as a job; returns (job id, manifest)."""
+) -> tuple[str, ExportManifest | ScoredManifest]:
+    """Export a project's labelled pairs (with `min_score`: its scored responses) to `out`, recorded as a job;
+    returns (job id, manifest)."""
     job_id = str(uuid.uuid4())
     certified = options.source == "certified"
     with store.write() as session:
         Repository(session, actor).create_job(job_id, "export", project.id, options.model_dump() | {"out": str(out)})
     try:
+        if options.min_score is not None:
+            scored = _export_scored(store, project, options, out, overwrite)
+            _finish_job(store, actor, job_id, scored.responses_in, scored.responses_exported, out, scored)
+            return job_id, scored
         with store.read() as session:
             repo = Repository(session)
             rubric = resolve(repo, options.rubric)[1].ref if options.rubric else None  # a bare NAME: its newest
@@ -182,12 +248,18 @@ def export_project(
         with store.write() as session:
             Repository(session, actor).update_job(job_id, status="failed", error=str(exc))
         raise
+    _finish_job(store, actor, job_id, manifest.pairs_in, manifest.pairs_exported, out, manifest)
+    return job_id, manifest
+
+
+def _finish_job(
+    store: Store, actor: Person | None, job_id: str, total: int, done: int, out: Path, manifest: Any
+) -> None:
     with store.write() as session:
         Repository(session, actor).update_job(
             job_id,
             status="done",
-            total=manifest.pairs_in,
-            done=manifest.pairs_exported,
+            total=total,
+            done=done,
             result={"out": str(out), "rows": manifest.rows, "dropped": manifest.dropped.model_dump()},
         )
-    return job_id, manifest

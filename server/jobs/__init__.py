@@ -2,7 +2,8 @@
 
 One runner (:mod:`server.jobs.runner`) owns the job row, resume, progress, concurrency and errors; a job
 is a spec of a few dozen lines: :mod:`server.jobs.draft` (candidates per prompt, pairs formed from them)
-and :mod:`server.jobs.judge` (pairs judged through :class:`judges.pairwise.PairwiseJudge`). Every
+and :mod:`server.jobs.judge` (pairs judged through :class:`judges.pairwise.PairwiseJudge`; with
+``mode="pointwise"`` the responses scored by :mod:`server.jobs.score`). Every
 finished item is committed on its own under a natural key, so an interrupted job keeps what it finished
 and the same command run again skips it; running the same job again resumes the unfinished job record of
 the same kind and parameters. Jobs are rows of a durable queue (:mod:`server.storage.repos.job_queue`):
@@ -17,9 +18,10 @@ what to ask and store what comes back.
 """
 
 from server.jobs.draft import DRAFT_PARAMS, DraftRequest, DraftSpec, draft_job
-from server.jobs.judge import JudgeRequest, JudgeSpec, judge_job, verdict_key
+from server.jobs.judge import JudgeRequest, JudgeSpec, judge_job, judge_spec, verdict_key
 from server.jobs.lease import DEFAULT_LEASE_S, Leases
 from server.jobs.runner import ItemOutcome, JobResult, JobSpec, Progress, run_claimed, run_job
+from server.jobs.score import ScoreSpec, score_key
 from server.jobs.worker import BackgroundWorker, Worker, build_spec
 
 __all__ = [
@@ -35,11 +37,14 @@ __all__ = [
     "JudgeSpec",
     "Leases",
     "Progress",
+    "ScoreSpec",
     "Worker",
     "build_spec",
     "draft_job",
     "judge_job",
+    "judge_spec",
     "run_claimed",
     "run_job",
+    "score_key",
     "verdict_key",
 ]

@@ -25,6 +25,7 @@ from judges.verdicts import PairwiseJudgement, PairwiseVerdict
 from rubrics.outcomes import Order
 from rubrics.versions import RubricRef
 from server.jobs.runner import ItemOutcome, JobResult, Progress, params_key, run_job
+from server.jobs.score import ScoreSpec
 from server.labels import VerdictLabel, judgement, verdict_label
 from server.rubric_registry import resolve
 from server.storage import Repository, Store
@@ -39,8 +40,13 @@ class JudgeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     rubric: RubricRef = Field(description="NAME or NAME@VERSION (default: the newest published version).")
     model: str | None = Field(default=None, description="litellm model; default RUBRICATE_JUDGE_MODEL.")
-    orders: Literal["both", "ab"] = Field(default="both", description="both = position-bias control.")
-    limit: int | None = Field(default=None, ge=1, le=2**63 - 1, description="Only the first L pairs.")
+    mode: Literal["pairwise", "pointwise"] = Field(
+        default="pairwise", description="pairwise: pairs, a winner; pointwise: responses, 1..N per criterion."
+    )
+    orders: Literal["both", "ab"] = Field(default="both", description="both = position-bias control (pairwise).")
+    limit: int | None = Field(
+        default=None, ge=1, le=2**63 - 1, description="Only the first L pairs (pointwise: responses)."
+    )
     max_tokens: int = Field(default=DEFAULT_JUDGE_PARAMS.max_tokens, ge=16, le=8192)
 
     def params(self) -> SamplingParams:
@@ -180,6 +186,12 @@ class JudgeSpec:
         }
 
 
+def judge_spec(store: Store, project: Project, backend: Backend, request: JudgeRequest) -> JudgeSpec | ScoreSpec:
+    """The judge job a request asks for: pairs in both orders, or with `mode="pointwise"` responses scored."""
+    kind = ScoreSpec if request.mode == "pointwise" else JudgeSpec
+    return kind(store, project, backend, request)
+
+
 async def judge_job(
     store: Store,
     project: Project,
@@ -192,8 +204,8 @@ async def judge_job(
     on_start: Callable[[str], None] | None = None,
 ) -> JobResult:
     """Judge the first `request.limit` pairs under a rubric version (the newest when it names none), in both
-    presentation orders by default."""
-    spec = JudgeSpec(store, project, backend, request)
+    presentation orders by default; with `mode="pointwise"` score the first `limit` responses instead."""
+    spec = judge_spec(store, project, backend, request)
     return await run_job(
         store, project, spec, actor=actor, progress=progress, concurrency=concurrency, on_start=on_start
     )

@@ -22,7 +22,7 @@ from typing import Any
 
 from judges.backend import Backend
 from server.jobs.draft import DraftRequest, DraftSpec
-from server.jobs.judge import JudgeRequest, JudgeSpec
+from server.jobs.judge import JudgeRequest, judge_spec
 from server.jobs.lease import DEFAULT_LEASE_S, Leases
 from server.jobs.runner import JobSpec, run_claimed
 from server.storage import Person, Repository, Store
@@ -30,7 +30,8 @@ from server.storage.records import Project
 
 log = logging.getLogger(__name__)
 BackendFor = Callable[[str | None], Backend]  # a model name (None: the configured one) → its backend
-KINDS = {"draft": (DraftRequest, DraftSpec, 16), "judge": (JudgeRequest, JudgeSpec, 32)}  # request, spec, items at once
+# kind → (request model, the spec it builds, items at once)
+KINDS = {"draft": (DraftRequest, DraftSpec, 16), "judge": (JudgeRequest, judge_spec, 32)}
 
 
 def build_spec(

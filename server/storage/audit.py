@@ -50,7 +50,10 @@ AUDITED: dict[str, Rule] = {
     "pairs": Rule("pair", ("prompt_id", "key", "response_a_id", "response_b_id")),
     "rubrics": Rule("rubric", ("name",)),
     "rubric_versions": Rule("rubric", ("rubric_id", "version", "content_hash"), {"create": "publish"}),
-    "verdicts": Rule("verdict", ("pair_id", "judge_model", "order", "rubric_version_id", "outcome", "source")),
+    "verdicts": Rule(
+        "verdict", ("pair_id", "response_id", "judge_model", "order", "rubric_version_id", "outcome", "source")
+    ),
+    "scores": Rule("score", ("response_id", "annotator_id", "rubric_version_id", "criteria", "overall", "source")),
     "assignments": Rule("assignment", ("pair_id", "mode", "swapped", "rubric_version_id")),
     "rankings": Rule("ranking", ("pair_id", "outcome", "mode", "rubric_version_id", "source")),
     "adjudications": Rule("adjudication", ("pair_id", "outcome", "note")),

@@ -40,9 +40,10 @@ from server.storage.repos.labels import Labels
 from server.storage.repos.pairs import Pairs
 from server.storage.repos.projects import Projects
 from server.storage.repos.rubrics import Rubrics
+from server.storage.repos.scores import Scores
 
 
-class Repository(Annotators, Projects, Pairs, Labels, Assignments, Rubrics, Jobs, JobQueue):
+class Repository(Annotators, Projects, Pairs, Labels, Scores, Assignments, Rubrics, Jobs, JobQueue):
     """Queries and writes over one session, by aggregate; callers own the transaction boundaries."""
 
 
@@ -60,6 +61,7 @@ __all__ = [
     "Projects",
     "Repository",
     "Rubrics",
+    "Scores",
     "UnitOfWork",
     "digest",
     "hash_token",

@@ -150,9 +150,11 @@ class RubricVersion(Base):
 
 
 class Verdict(Base):
-    """A judge's outcome for a pair (or score for a response) in one presentation order.
+    """A judge's outcome for a pair in one presentation order, or (kind `pointwise`) its score of one response.
 
-    A failed verdict is stored with `error` set and `outcome` empty; it is never dropped.
+    A pointwise verdict has `response_id` set, no pair or order, its levels in `scores` and the overall
+    level in `scores["overall"]`. A failed verdict is stored with `error` set and no outcome or scores;
+    it is never dropped.
     """
 
     __tablename__ = "verdicts"
@@ -161,14 +163,14 @@ class Verdict(Base):
     key: Mapped[str] = mapped_column(String(64))
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     pair_id: Mapped[int | None] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"), index=True)
-    response_id: Mapped[int | None] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"))
+    response_id: Mapped[int | None] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"), index=True)
     rubric_version_id: Mapped[int | None] = mapped_column(ForeignKey("rubric_versions.id"), index=True)
     judge_model: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(16), default="pairwise")  # pairwise | pointwise
     order: Mapped[str | None] = mapped_column(String(2))  # ab | ba (presentation order)
     outcome: Mapped[str | None] = mapped_column(String(4))  # canonical a | b | tie
     criteria: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    scores: Mapped[dict[str, Any]] = mapped_column(default=dict)  # pointwise: criterion -> level 1..N
     confidence: Mapped[float | None] = mapped_column(Float)
     probabilities: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # a | b | tie from token logprobs
     rationale: Mapped[str | None] = mapped_column(Text)
@@ -180,6 +182,23 @@ class Verdict(Base):
     latency_s: Mapped[float | None] = mapped_column(Float)
     source: Mapped[str] = mapped_column(String(16), default="job")  # job | import
     job_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Score(Base):
+    """A person's 1..N scores of one response under one rubric version (pointwise), like a ranking of a pair."""
+
+    __tablename__ = "scores"
+    __table_args__ = (UniqueConstraint("response_id", "annotator_id", "rubric_version_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"))
+    annotator_id: Mapped[int] = mapped_column(ForeignKey("annotators.id"))
+    rubric_version_id: Mapped[int] = mapped_column(ForeignKey("rubric_versions.id"))
+    criteria: Mapped[dict[str, Any]] = mapped_column(default=dict)  # criterion -> level 1..N
+    overall: Mapped[int | None] = mapped_column(Integer)
+    rationale: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16), default="import")  # import (no review screen scores yet)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

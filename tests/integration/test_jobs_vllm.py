@@ -146,3 +146,100 @@ def test_the_api_starts_a_judge_job_and_reports_progress(home: Path, env: dict[s
     assert state["result"]["verdicts"] == 2
     with store.read() as session:
         assert {(v.order, v.params["max_tokens"]) for v in session.query(Verdict).all()} == {("ab", 200)}
+
+
+@pytest.mark.timeout(1800)  # drafts, scores twice, imports, exports, reports and trains: more than one job's worth
+def test_pointwise_scores_drafted_responses_then_a_min_score_sft_export_trains_one_step(
+    home: Path, env: dict[str, str], vllm_server: local_model.ServerHandle, tmp_path: Path
+) -> None:
+    """Issue 15, "must show": score drafted responses pointwise on the embedded model, export SFT rows
+    scored at least S (people over the judge), and train one step of TRL's SFTTrainer on them."""
+    store = open_store(Settings(home=home).database_url)
+    import_rows(store, pandalm_prompts(3), project="sft")
+    rubricate("rubric", "publish", str(LIBRARY / "sft-quality.yaml"), "--json", env=env)
+    drafted = rubricate("draft", "--project", "sft", "--n", "2", "--max-tokens", "64", "--json", env=env)
+    assert drafted["failed"] == 0 and drafted["responses"] >= 3
+
+    started = time.monotonic()
+    args = ("judge", "--mode", "pointwise", "--project", "sft", "--rubric", "sft-quality", "--json")
+    scored = rubricate(*args, env=env)
+    elapsed = time.monotonic() - started
+    print(f"\n[pointwise] {scored['verdicts']} scores in {elapsed:.1f}s (with process start): {scored}")
+    assert set(scored) == {"job", "responses", "verdicts", "failed", "inconsistent"}
+    assert scored["responses"] == drafted["responses"] == scored["verdicts"]
+    with store.read() as session:
+        verdicts = session.query(Verdict).filter(Verdict.kind == "pointwise").all()
+    assert len(verdicts) == scored["verdicts"] and sum(v.error is not None for v in verdicts) == scored["failed"]
+    for v in verdicts:  # the pairwise verdicts' provenance, about one response
+        assert v.response_id is not None and v.pair_id is None and v.meta["rubric"] == "sft-quality@1.0.0"
+        assert v.judge_model == env["RUBRICATE_JUDGE_MODEL"] and v.params["temperature"] == 0.0
+        if v.error is None:
+            assert set(v.scores) == {"instruction_following", "correctness", "clarity", "safety", "overall"}
+            assert all(1 <= level <= 5 for level in v.scores.values()) and v.usage["completion_tokens"] > 0
+        else:  # recorded, not fatal: asked again by the next run
+            assert v.scores == {} and v.meta["error_kind"]
+    again = rubricate(*args, env=env)
+    assert again["verdicts"] == scored["failed"]  # only failed scores are asked again
+
+    with store.read() as session:
+        verdicts = session.query(Verdict).filter(Verdict.kind == "pointwise", Verdict.error.is_(None)).all()
+        texts = {r.id: (r.text, p.messages[0]["content"]) for r, p in Repository(session).scorable_responses(
+            Repository(session).project_by_name("sft").id)}  # fmt: skip
+    assert len(verdicts) >= 2, "the embedded model scored fewer than two responses"
+    by_score = sorted(verdicts, key=lambda v: v.scores["overall"])
+    promoted, vetoed = by_score[0], by_score[-1]  # a person scores the judge's lowest 5 and its highest 1
+    person = [
+        {"prompt": texts[v.response_id][1], "response": texts[v.response_id][0], "annotator": "rita",
+         "scores": {"correctness": level}, "overall": level}
+        for v, level in ((promoted, 5), (vetoed, 1))
+    ]  # fmt: skip
+    person_file = tmp_path / "scores.jsonl"
+    person_file.write_text("".join(json.dumps(record) + "\n" for record in person))
+    imported = rubricate(
+        "import-scores", str(person_file), "--project", "sft", "--rubric", "sft-quality", "--json", env=env
+    )
+    assert imported["scores"] == 2 and imported["responses"] == 0
+    out = tmp_path / "sft"
+    manifest = rubricate(
+        "export", "--project", "sft", "--format", "sft", "--min-score", "2", "--out", str(out), "--json", env=env
+    )
+    rows = {row["response_id"]: row for row in map(json.loads, (out / "train.jsonl").read_text().splitlines())}
+    by_judge = {str(v.response_id) for v in verdicts if v.scores["overall"] >= 2} - {str(vetoed.response_id)}
+    assert set(rows) == by_judge | {str(promoted.response_id)} and str(vetoed.response_id) not in rows
+    assert rows[str(promoted.response_id)]["score_source"] == "humans" and rows[str(promoted.response_id)]["score"] == 5
+    assert manifest["by_source"] == {"humans": 1, "judge": len(rows) - 1} and manifest["responses_exported"] == len(
+        rows
+    )
+    assert all(row["score"] >= 2 for row in rows.values())
+    print(f"[pointwise] judge levels {[v.scores['overall'] for v in by_score]}; export {manifest['dropped']}")
+
+    report = rubricate("agreement", "--project", "sft", "--json", env=env)
+    overall = next(row for row in report["pointwise"] if row["criterion"] is None)
+    assert overall["n"] == 2 and overall["annotators"] == 1 and overall["levels"] == 5  # rita's two scores
+    correctness = next(row for row in report["pointwise"] if row["criterion"] == "correctness")
+    assert correctness["n"] == 2 and 0 <= correctness["exact"] <= 1  # kappa may be undefined on two responses
+
+    _train_one_sft_step(Path(vllm_server.model), out, tmp_path / "run")
+
+
+def _train_one_sft_step(model_dir: Path, export: Path, run: Path) -> None:
+    """One optimizer step of TRL's SFTTrainer on the export's train split, read back from disk."""
+    import math
+
+    import torch
+    from datasets import DatasetDict
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import SFTConfig, SFTTrainer
+
+    data = DatasetDict.load_from_disk(str(export / "dataset"))["train"]
+    args = SFTConfig(
+        output_dir=str(run), max_steps=1, per_device_train_batch_size=2, max_length=128, report_to="none",
+        use_cpu=True, bf16=False, logging_steps=1, save_strategy="no", dataset_num_proc=1, disable_tqdm=True,
+    )  # fmt: skip
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    trainer = SFTTrainer(
+        model=model, args=args, train_dataset=data, processing_class=AutoTokenizer.from_pretrained(model_dir)
+    )
+    result = trainer.train()
+    print(f"[pointwise] SFT on {len(data)} score-filtered rows: one step, loss {result.training_loss:.4f}")
+    assert trainer.state.global_step == 1 and math.isfinite(result.training_loss)

@@ -17,7 +17,7 @@ from server.api.errors import error_responses
 from server.api.limits import Id
 from server.api.schemas import JobPublic
 from server.api.visibility import check_labels
-from server.jobs import DraftRequest, DraftSpec, JudgeRequest, JudgeSpec
+from server.jobs import DraftRequest, DraftSpec, JudgeRequest, judge_spec
 from server.llm import allowed_model, make_backend
 from server.settings import Settings
 from server.storage import Repository, Store
@@ -88,8 +88,12 @@ def start_draft(
 def start_judge(
     project_id: Id, body: JudgeRequest, user: CurrentUser, request: Request, store: StoreDep, settings: SettingsDep
 ) -> JobStarted:
-    """Judge pairs under a rubric version in the background (both orders by default)."""
-    return _start("judge", JudgeSpec, project_id, body, user, request, store, settings)
+    """Judge pairs under a rubric version in the background (both orders by default); with `"mode": "pointwise"`
+    score each response 1..N per criterion instead (a rubric with levels, e.g. sft-quality)."""
+    try:
+        return _start("judge", judge_spec, project_id, body, user, request, store, settings)
+    except ValueError as exc:  # a request that does not fit the rubric (pointwise under a pairwise-only rubric)
+        raise HTTPException(422, str(exc)) from None
 
 
 @router.get("/jobs/{job_id}", response_model=JobPublic, responses=error_responses(401, 403, 404))
