@@ -95,7 +95,8 @@ def verify(out: Path) -> list[str]:
     return sorted(name for name in recorded.keys() | actual.keys() if recorded.get(name) != actual.get(name))
 
 
-def _version() -> str:
+def rubricate_version() -> str:
+    """The installed rubricate version, recorded in every manifest."""
     try:
         return importlib.metadata.version("rubricate")
     except importlib.metadata.PackageNotFoundError:
@@ -105,7 +106,7 @@ def _version() -> str:
 def seal(tmp: Path, **fields: Any) -> ExportManifest:
     """Checksum every file written under `tmp` and write the manifest (with `fields`) next to them."""
     manifest = ExportManifest(
-        **fields, files=file_checksums(tmp), rubricate_version=_version(), created_at=datetime.now(UTC)
+        **fields, files=file_checksums(tmp), rubricate_version=rubricate_version(), created_at=datetime.now(UTC)
     )
     (tmp / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
     return manifest

@@ -24,8 +24,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from server.export.files import file_checksums, replaced_atomically, write_jsonl
-from server.export.trl import DATASET_DIR, MANIFEST, SplitSpec, _version, split_by_prompt
+from server.export.files import MANIFEST, file_checksums, replaced_atomically, write_jsonl
+from server.export.manifest import SplitSpec, rubricate_version
+from server.export.trl import DATASET_DIR, split_by_prompt
 
 COLUMNS = ("messages", "response_id", "prompt_id", "rubric", "criterion", "score", "score_source", "scorers")
 
@@ -162,7 +163,7 @@ def export_scored_sft(
             dropped=dropped,
             columns=list(COLUMNS),
             files=file_checksums(tmp),
-            rubricate_version=_version(),
+            rubricate_version=rubricate_version(),
             created_at=datetime.now(UTC),
         )
         (tmp / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
