@@ -8,8 +8,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib.metadata import version
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI
 
 from server.api import errors
@@ -34,10 +37,23 @@ ROUTERS = (
 )
 
 
+def bounded_threads(threads: int) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """A lifespan that runs the sync routes on `threads` threads instead of anyio's 40: under 50 reviewers,
+    40 threads only contend for the GIL, the SQLite write turn and the connection pool."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        yield
+
+    return lifespan
+
+
 def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
     """Build the API over `store` (default: the migrated store at `settings.database_url`)."""
     settings = settings or Settings()
     app = FastAPI(
+        lifespan=bounded_threads(settings.api_threads),
         title="rubricate",
         version=version("rubricate"),
         description="Preference and RLHF data from LLM judges and human reviewers, on versioned rubrics.",
