@@ -39,7 +39,7 @@ def _process(command: list[str], env: dict[str, str], log: Path, port: int) -> I
         process = subprocess.Popen(command, env=os.environ | {"PYTHONPATH": str(ROOT)} | env, cwd=ROOT,
                                    stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
         try:
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 300
             while True:
                 if process.poll() is not None:
                     raise RuntimeError(f"{command[2]} exited: {log.read_text()[-2000:]}")
@@ -49,7 +49,7 @@ def _process(command: list[str], env: dict[str, str], log: Path, port: int) -> I
                 except httpx.TransportError:
                     pass
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"{command[2]} did not answer /health in 60 s: {log.read_text()[-2000:]}")
+                    raise RuntimeError(f"{command[2]} did not answer /health in 300 s: {log.read_text()[-2000:]}")
                 time.sleep(0.1)
             yield process
         finally:

@@ -23,6 +23,8 @@ from server.storage.tables import (
     Verdict,
 )
 
+_SHOWN_A, _SHOWN_B = aliased(Response), aliased(Response)  # built once: a new alias per call defeats the SQL cache
+
 
 @dataclass(frozen=True)
 class PairTexts:
@@ -155,7 +157,7 @@ class Pairs(UnitOfWork):
 
     def shown_pair(self, pair_id: int) -> PairTexts:
         """:class:`PairTexts` of a pair in one query (a review turn needs no labels unless assisted)."""
-        a, b = aliased(Response), aliased(Response)
+        a, b = _SHOWN_A, _SHOWN_B
         found = self.session.execute(
             select(Pair.id, Prompt.messages, a.text, b.text)
             .join(Prompt, Prompt.id == Pair.prompt_id)
