@@ -11,8 +11,9 @@ pair's canonical order.
 
 from __future__ import annotations
 
+import functools
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -89,18 +90,30 @@ def _order(assignment: Assignment) -> Order:
     return "ba" if assignment.swapped else "ab"
 
 
+Authorize = Callable[[Repository, int], object]
+"""An access check run inside a review write (repository, project id); it raises to refuse."""
+
+
 def next_assignment(
-    store: Store, project_id: int, annotator: Person, rng: random.Random | None = None
+    store: Store,
+    project_id: int,
+    annotator: Person,
+    rng: random.Random | None = None,
+    *,
+    authorize: Authorize | None = None,
 ) -> Assignment | None:
     """The reviewer's pending assignment, or a new one; None when nothing is left for them.
 
     Safe under concurrent reviewers: the project row is locked (PostgreSQL) or the write transaction is
-    IMMEDIATE (SQLite), and (pair, annotator) is unique in the schema.
+    IMMEDIATE (SQLite), and (pair, annotator) is unique in the schema. `authorize` runs in the same
+    transaction, so a turn costs one transaction, not a read for the check and then the write.
     """
     rng = rng or random.SystemRandom()
     with store.write() as session:
         repo = Repository(session, annotator)
         project = repo.lock_project(project_id)
+        if authorize:
+            authorize(repo, project_id)
         pending = repo.pending_assignment(project_id, annotator.id)
         if pending:
             return pending
@@ -175,29 +188,44 @@ def _same_submission(ranking: Ranking, body: RankingSubmission, order: Order) ->
 
 
 def submit_ranking(
-    store: Store, assignment_id: int, annotator: Person, body: RankingSubmission, idempotency_key: str
+    store: Store,
+    assignment_id: int,
+    annotator: Person,
+    body: RankingSubmission,
+    idempotency_key: str,
+    *,
+    authorize: Authorize | None = None,
 ) -> tuple[Ranking, bool]:
     """Store the ranking for an assignment; returns (ranking, created). A retry with the same key returns
-    the first ranking and creates nothing.
+    the first ranking and creates nothing. `authorize` checks the caller against the assignment's project
+    inside the same transaction.
 
     Concurrent retries race on PostgreSQL (each transaction sees no ranking yet); the loser's insert
     breaks a unique constraint, and answering it again then finds the winner's ranking.
     """
+    submit = functools.partial(_submit_once, store, assignment_id, annotator, body, idempotency_key, authorize)
     try:
-        return _submit_once(store, assignment_id, annotator, body, idempotency_key)
+        return submit()
     except IntegrityError:
         try:
-            return _submit_once(store, assignment_id, annotator, body, idempotency_key)
+            return submit()
         except IntegrityError:
             raise Conflict(f"assignment {assignment_id} was answered at the same moment by another request") from None
 
 
 def _submit_once(
-    store: Store, assignment_id: int, annotator: Person, body: RankingSubmission, idempotency_key: str
+    store: Store,
+    assignment_id: int,
+    annotator: Person,
+    body: RankingSubmission,
+    idempotency_key: str,
+    authorize: Authorize | None,
 ) -> tuple[Ranking, bool]:
     with store.write() as session:
         repo = Repository(session, annotator)
-        repo.lock_assignment(assignment_id)  # answers to one assignment queue here, retries included
+        locked = repo.lock_assignment(assignment_id)  # answers to one assignment queue here, retries included
+        if authorize:
+            authorize(repo, locked.project_id)
         existing = repo.ranking_by_key(idempotency_key)
         if existing is not None:
             if existing.annotator_id != annotator.id or existing.assignment_id != assignment_id:
@@ -205,7 +233,7 @@ def _submit_once(
             if not _same_submission(existing, body, _order(repo.assignment(assignment_id))):
                 raise Conflict("Idempotency-Key was already used with a different body; send a new key")
             return existing, False
-        assignment = repo.assignment(assignment_id)
+        assignment = locked
         if assignment.annotator_id != annotator.id:
             raise Conflict("this assignment belongs to another reviewer")
         if assignment.status != "pending" or repo.ranking_for(assignment.pair_id, annotator.id):

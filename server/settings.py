@@ -29,6 +29,13 @@ class Settings(BaseSettings):
     model_api_key: str | None = None
     max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
     max_concurrency: int = Field(default=32, ge=1)
+    api_threads: int = Field(
+        default=8,
+        ge=1,
+        le=256,
+        description="Threads that run the API's routes (at most the SQLite/PostgreSQL connection pool): more only "
+        "queue on the GIL and the one SQLite writer, and past the pool a request waits on a connection.",
+    )
     stall_timeout_s: float = Field(
         default=120.0, gt=0, description="A model call fails as `timeout` after this long with no progress at all."
     )

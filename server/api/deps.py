@@ -82,13 +82,12 @@ def require_role(user: Person, minimum: str) -> None:
 
 def project_role(repo: Repository, user: Person, project_id: int) -> tuple[Project, str]:
     """The project and the caller's role in it; 404 for non-members (admins see everything)."""
-    project = repo.project(project_id)
     if user.role == "admin":
-        return project, "admin"
-    member = repo.membership(project_id, user.id)
-    if member is None:
+        return repo.project(project_id), "admin"
+    project, role = repo.project_and_role(project_id, user.id)
+    if role is None:
         raise NotFound(f"project {project_id} not found")
-    return project, member.role
+    return project, role
 
 
 def check_project(repo: Repository, user: Person, project_id: int, minimum: str = "viewer") -> Project:

@@ -106,6 +106,7 @@ class Pair(Record):
     gold_outcome: str | None
     meta: dict[str, Any]
     created_at: datetime
+    reviewers: int  # assignments not skipped: the review queue's counter
 
 
 @record

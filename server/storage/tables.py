@@ -115,7 +115,10 @@ class Pair(Base):
     """Two responses to one prompt in a stored canonical order; `key` makes imports idempotent."""
 
     __tablename__ = "pairs"
-    __table_args__ = (UniqueConstraint("project_id", "key"),)
+    __table_args__ = (
+        UniqueConstraint("project_id", "key"),
+        Index("ix_pairs_queue", "project_id", "is_gold", "reviewers", "id"),  # the review queue, from the index
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     prompt_id: Mapped[int] = mapped_column(ForeignKey("prompts.id", ondelete="CASCADE"), index=True)
@@ -124,6 +127,8 @@ class Pair(Base):
     key: Mapped[str] = mapped_column(String(300))
     is_gold: Mapped[bool] = mapped_column(Boolean, default=False)
     gold_outcome: Mapped[str | None] = mapped_column(String(4))
+    reviewers: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Assignments of the pair not skipped: kept by the assignment writes, so the queue needs no count."""
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -206,7 +211,11 @@ class Assignment(Base):
     """A pair given to an annotator in a mode drawn by the server, with the left/right order shown."""
 
     __tablename__ = "assignments"
-    __table_args__ = (UniqueConstraint("pair_id", "annotator_id"),)
+    __table_args__ = (
+        UniqueConstraint("pair_id", "annotator_id"),
+        Index("ix_assignments_queue", "project_id", "pair_id", "status"),  # reviewers per pair, from the index
+        Index("ix_assignments_reviewer", "annotator_id", "project_id", "status"),  # a reviewer's pending/progress
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     pair_id: Mapped[int] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"), index=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Response
@@ -80,24 +82,33 @@ class GoldBody(BaseModel):
     outcome: Outcome | None = Field(description="The gold outcome; null removes the pair from the gold set.")
 
 
+@functools.lru_cache(maxsize=256)
+def _rubric_shown(content: str) -> tuple[str, str, tuple[tuple[str, str, str], ...]]:
+    """A rubric version as reviewers see it (ref, guidelines, criteria), rendered once per version's content."""
+    rubric = Rubric.model_validate_json(content)
+    return rubric.ref, render_guidelines(rubric), tuple((c.id, c.title, c.description) for c in rubric.criteria)
+
+
 def _public(repo: Repository, assignment: Assignment) -> AssignmentPublic:
-    view = repo.pair_views([repo.pair(assignment.pair_id)])[0]
-    left, right = (view.response_b, view.response_a) if assignment.swapped else (view.response_a, view.response_b)
+    """The assignment as its reviewer sees it; the pair's labels are read only for an assisted item with verdicts."""
+    texts = repo.shown_pair(assignment.pair_id)
+    left, right = (texts.response_b, texts.response_a) if assignment.swapped else (texts.response_a, texts.response_b)
     version = repo.rubric_version(assignment.rubric_version_id) if assignment.rubric_version_id else None
-    rubric = Rubric.model_validate(version.content) if version else None
+    ref, guidelines, criteria = _rubric_shown(json.dumps(version.content, sort_keys=True)) if version else (None,) * 3
+    judge = None
+    if assignment.mode == "assisted" and repo.has_verdicts(assignment.pair_id):
+        judge = assisted_hint(repo, repo.pair_views([repo.pair(assignment.pair_id)])[0], assignment)
     return AssignmentPublic(
         id=assignment.id,
         project_id=assignment.project_id,
         mode=assignment.mode,
-        prompt=view.prompt.messages,
-        response_a=Shown(text=left.text),
-        response_b=Shown(text=right.text),
-        judge=assisted_hint(repo, view, assignment) if assignment.mode == "assisted" else None,
-        rubric=rubric.ref if rubric else None,
-        guidelines=render_guidelines(rubric) if rubric else None,
-        criteria=[{"id": c.id, "title": c.title, "description": c.description} for c in rubric.criteria]
-        if rubric
-        else [],
+        prompt=texts.messages,
+        response_a=Shown(text=left),
+        response_b=Shown(text=right),
+        judge=judge,
+        rubric=ref,
+        guidelines=guidelines,
+        criteria=[{"id": i, "title": t, "description": d} for i, t, d in criteria or ()],
         reason=None if assignment.is_gold else routing_reason(repo.session, assignment.pair_id),
         created_at=assignment.created_at,
     )
@@ -127,13 +138,17 @@ def put_review_settings(project_id: Id, body: ReviewSettings, user: CurrentUser,
 
 @router.post("/projects/{project_id}/assignments/next", response_model=Queue, responses=error_responses(401, 403, 404))
 def next_item(project_id: Id, user: CurrentUser, store: StoreDep) -> Queue:
-    with store.read() as session:
-        check_project(Repository(session), user, project_id, "reviewer")
-    assignment = next_assignment(store, project_id, user)
+    """The caller's pending or new assignment: one write transaction (access check included), then one read."""
+    seen: dict[str, Any] = {}
+
+    def authorize(repo: Repository, pid: int) -> None:
+        seen["settings"] = review_settings(check_project(repo, user, pid, "reviewer").settings)
+
+    assignment = next_assignment(store, project_id, user, authorize=authorize)
     with store.read() as session:
         repo = Repository(session)
         progress = repo.assignment_progress(project_id, user.id)
-        progress["open"] = repo.count_open_pairs(project_id, review_settings(repo.project(project_id).settings).overlap)
+        progress["open"] = repo.count_open_pairs(project_id, seen["settings"].overlap)
         return Queue(assignment=_public(repo, assignment) if assignment else None, progress=progress)
 
 
@@ -151,10 +166,10 @@ def rank(
     response: Response,
     idempotency_key: Annotated[str, Header(min_length=8, max_length=200, description="Same key, same ranking.")],
 ) -> RankingReceipt:
-    with store.read() as session:
-        repo = Repository(session)
-        check_within(repo, user, repo.assignment(assignment_id).project_id, f"assignment {assignment_id}", "reviewer")
-    ranking, created = submit_ranking(store, assignment_id, user, body, idempotency_key)
+    def authorize(repo: Repository, project_id: int) -> None:
+        check_within(repo, user, project_id, f"assignment {assignment_id}", "reviewer")
+
+    ranking, created = submit_ranking(store, assignment_id, user, body, idempotency_key, authorize=authorize)
     if not created:
         response.status_code = 200
     return RankingReceipt(id=ranking.id, pair_id=ranking.pair_id, assignment_id=ranking.assignment_id, created=created)

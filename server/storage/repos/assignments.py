@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from server.storage import records
 from server.storage.repos.base import NotFound, UnitOfWork
@@ -69,24 +69,19 @@ class Assignments(UnitOfWork):
         """The first pair this annotator has not been given that still needs reviewers.
 
         Pairs closest to their `overlap` are served first so that finished pairs accumulate; gold pairs
-        have no overlap limit (every reviewer may see them).
+        have no overlap limit (every reviewer may see them). Each step is an index seek on
+        ``ix_pairs_queue`` (project, gold, reviewers, id): no count over the project's assignments.
         """
-        taken = (
-            select(Assignment.pair_id, func.count().label("n"))
-            .where(Assignment.project_id == project_id, Assignment.status != "skipped")
-            .group_by(Assignment.pair_id)
-            .subquery()
-        )
         mine = select(Assignment.pair_id).where(Assignment.annotator_id == annotator_id)
-        count = func.coalesce(taken.c.n, 0)
-        query = (
-            select(Pair)
-            .outerjoin(taken, taken.c.pair_id == Pair.id)
-            .where(Pair.project_id == project_id, Pair.is_gold.is_(gold), Pair.id.not_in(mine))
-        )
-        if not gold:
-            query = query.where(count < overlap)
-        return records.Pair.of_optional(self.session.scalar(query.order_by(count.desc(), Pair.id).limit(1)))
+        query = select(Pair).where(Pair.project_id == project_id, Pair.is_gold.is_(gold), Pair.id.not_in(mine))
+        if gold:
+            first = query.order_by(Pair.reviewers.desc(), Pair.id).limit(1)
+            return records.Pair.of_optional(self.session.scalar(first))
+        for reviewers in range(overlap - 1, -1, -1):
+            pair = self.session.scalar(query.where(Pair.reviewers == reviewers).order_by(Pair.id).limit(1))
+            if pair is not None:
+                return records.Pair.of(pair)
+        return None
 
     def add_assignment(
         self,
@@ -106,7 +101,18 @@ class Assignments(UnitOfWork):
         )  # fmt: skip
         self.session.add(assignment)
         self.session.flush()
+        self._count_reviewer(pair_id, +1)
         return records.Assignment.of(assignment)
+
+    def _count_reviewer(self, pair_id: int, change: int) -> None:
+        """Keep `Pair.reviewers` (assignments not skipped) in step with the assignment just written.
+
+        A counter derived from audited assignment rows, so it is written past the flush hook, not audited.
+        """
+        self.session.execute(
+            update(Pair).where(Pair.id == pair_id).values(reviewers=Pair.reviewers + change),
+            execution_options={"synchronize_session": False},
+        )
 
     def finish_assignment(
         self,
@@ -119,6 +125,8 @@ class Assignments(UnitOfWork):
     ) -> records.Assignment:
         """Close a pending assignment: ranked (`done`) or skipped with a reason (its slot goes back to the queue)."""
         assignment = self._assignment_row(assignment_id)
+        if status == "skipped" and assignment.status != "skipped":
+            self._count_reviewer(assignment.pair_id, -1)  # its slot goes back to the queue
         assignment.status, assignment.completed_at = status, at
         if status == "skipped":
             assignment.skip_reason, assignment.skip_note = reason, note
@@ -134,19 +142,12 @@ class Assignments(UnitOfWork):
         return {status: n for status, n in rows}
 
     def count_open_pairs(self, project_id: int, overlap: int) -> int:
-        """Non-gold pairs that still need reviewers."""
-        taken = (
-            select(Assignment.pair_id, func.count().label("n"))
-            .where(Assignment.project_id == project_id, Assignment.status != "skipped")
-            .group_by(Assignment.pair_id)
-            .subquery()
-        )
+        """Non-gold pairs that still need reviewers (an index range count on ``ix_pairs_queue``)."""
         return (
             self.session.scalar(
                 select(func.count())
                 .select_from(Pair)
-                .outerjoin(taken, taken.c.pair_id == Pair.id)
-                .where(Pair.project_id == project_id, Pair.is_gold.is_(False), func.coalesce(taken.c.n, 0) < overlap)
+                .where(Pair.project_id == project_id, Pair.is_gold.is_(False), Pair.reviewers < overlap)
             )
             or 0
         )

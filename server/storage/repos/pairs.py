@@ -7,6 +7,7 @@ records (:mod:`server.storage.records`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -24,6 +25,18 @@ from server.storage.tables import (
     Response,
     Verdict,
 )
+
+_SHOWN_A, _SHOWN_B = aliased(Response), aliased(Response)  # built once: a new alias per call defeats the SQL cache
+
+
+@dataclass(frozen=True)
+class PairTexts:
+    """What a reviewer is shown of a pair: the prompt's messages and the two responses' texts."""
+
+    pair_id: int
+    messages: list[dict[str, str]]
+    response_a: str
+    response_b: str
 
 
 class Pairs(UnitOfWork):
@@ -150,6 +163,24 @@ class Pairs(UnitOfWork):
 
     def pair(self, pair_id: int) -> records.Pair:
         return records.Pair.of(self._pair_row(pair_id))
+
+    def shown_pair(self, pair_id: int) -> PairTexts:
+        """:class:`PairTexts` of a pair in one query (a review turn needs no labels unless assisted)."""
+        a, b = _SHOWN_A, _SHOWN_B
+        found = self.session.execute(
+            select(Pair.id, Prompt.messages, a.text, b.text)
+            .join(Prompt, Prompt.id == Pair.prompt_id)
+            .join(a, a.id == Pair.response_a_id)
+            .join(b, b.id == Pair.response_b_id)
+            .where(Pair.id == pair_id)
+        ).first()
+        if found is None:
+            raise NotFound(f"pair {pair_id} not found")
+        return PairTexts(found[0], found[1], found[2], found[3])
+
+    def has_verdicts(self, pair_id: int) -> bool:
+        """Whether any judge has a verdict on the pair (else assisted mode has nothing to show)."""
+        return self.session.scalar(select(Verdict.id).where(Verdict.pair_id == pair_id).limit(1)) is not None
 
     def count_pairs(self, project_id: int) -> int:
         return self.session.scalar(select(func.count()).where(Pair.project_id == project_id)) or 0

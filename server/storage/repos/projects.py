@@ -67,6 +67,17 @@ class Projects(UnitOfWork):
     def projects_for_all(self) -> list[records.Project]:
         return [records.Project.of(p) for p in self.session.scalars(select(Project).order_by(Project.id))]
 
+    def project_and_role(self, project_id: int, annotator_id: int) -> tuple[records.Project, str | None]:
+        """The project and the annotator's role in it (None for a non-member), read in one query."""
+        found = self.session.execute(
+            select(Project, Membership.role)
+            .outerjoin(Membership, (Membership.project_id == Project.id) & (Membership.annotator_id == annotator_id))
+            .where(Project.id == project_id)
+        ).first()
+        if found is None:
+            raise NotFound(f"project {project_id} not found")
+        return records.Project.of(found[0]), found[1]
+
     def membership(self, project_id: int, annotator_id: int) -> records.Membership | None:
         return records.Membership.of_optional(self.session.get(Membership, (project_id, annotator_id)))
 
