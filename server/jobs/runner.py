@@ -32,7 +32,7 @@ from server.storage.tables import Job, Project
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
-Kind = Literal["draft", "judge"]
+Kind = Literal["draft", "judge", "agreement"]
 Item = TypeVar("Item")
 Todo = TypeVar("Todo")
 Done = TypeVar("Done")
