@@ -40,31 +40,35 @@ class Reports(UnitOfWork):
     """Stored reports and the label state they are fingerprinted with."""
 
     def label_state(self, project_id: int) -> dict[str, list[int]]:
-        """(rows, newest id) of each label table of a project, and (events, newest id) of its audit events
-        per label table: inserts show in the tables (however they were written), in-place changes and
-        deletions in the audit log (every ORM write appends one event)."""
-        state: dict[str, list[int]] = {}
-        for name, table in LABEL_TABLES.items():
-            count, newest = self.session.execute(
-                select(func.count(), func.max(table.id)).where(table.project_id == project_id)
-            ).one()
-            state[name] = [count, newest or 0]
-        count, newest = self.session.execute(
-            select(func.count(), func.max(Adjudication.id))
-            .join(Pair, Pair.id == Adjudication.pair_id)
-            .where(Pair.project_id == project_id)
-        ).one()
-        state["adjudications"] = [count, newest or 0]
-        count, newest = self.session.execute(select(func.count(), func.max(RubricVersion.id))).one()
-        state["rubric_versions"] = [count, newest or 0]  # a bare rubric NAME resolves to its newest version
+        """Newest id (and on PostgreSQL the row count) of each label table of a project and of its audit
+        events per label table.
+
+        Inserts show in the tables however they were written; in-place changes and deletions in the
+        audit log, which every ORM write appends to and nothing deletes from. On SQLite, with its one
+        writer, ids grow in commit order, so the newest audit id per table moves with every committed
+        write: a few index steps, whatever the size. PostgreSQL commits concurrent writers out of id
+        order (an older id can become visible after a newer one), so there the counts are taken too.
+        """
+        counted = self.session.get_bind().dialect.name != "sqlite"
+
+        def state(table: Any, *where: Any, join: Any = None) -> list[int]:
+            columns = (func.count(), func.max(table.id)) if counted else (func.max(table.id),)
+            query = select(*columns)
+            if join is not None:
+                query = query.join(*join)
+            found = self.session.execute(query.where(*where)).one()
+            return [value or 0 for value in found]
+
+        labels = {name: state(table, table.project_id == project_id) for name, table in LABEL_TABLES.items()}
+        labels["adjudications"] = state(
+            Adjudication, Pair.project_id == project_id, join=(Pair, Pair.id == Adjudication.pair_id)
+        )
+        labels["rubric_versions"] = state(RubricVersion)  # a bare rubric NAME resolves to its newest version
         for kind in CHANGED:
-            count, newest = self.session.execute(
-                select(func.count(), func.max(AuditEvent.id)).where(
-                    AuditEvent.project_id == project_id, AuditEvent.object_type == kind
-                )
-            ).one()
-            state[f"audit.{kind}"] = [count, newest or 0]
-        return state
+            labels[f"audit.{kind}"] = state(
+                AuditEvent, AuditEvent.project_id == project_id, AuditEvent.object_type == kind
+            )
+        return labels
 
     def stored_report(self, project_id: int, kind: str, params_key: str) -> StoredReport | None:
         return self.session.scalar(
