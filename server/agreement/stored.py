@@ -1,6 +1,6 @@
 """Agreement reports kept in the store with their inputs' fingerprint, served until the labels change.
 
-A report over a million rankings takes most of a minute to read and compute, and is read far more often
+A report over a million rankings takes minutes to read and compute, and is read far more often
 than the labels under it change. So a computed report is stored (table ``stored_reports``, one row per
 project and parameters) with the **fingerprint** of what it was computed from: its parameters, the
 report format, and :meth:`~server.storage.repos.reports.Reports.label_state` — rows and newest id of the
