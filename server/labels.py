@@ -208,10 +208,11 @@ def judgement(
     """
     orders: dict[str, Outcome] = {}
     failed = False
+    limit = None if before is None else _utc(before)
     for verdict in verdicts:  # in id order: of two verdicts in one order the newer wins
         if verdict.judge != judge or verdict.rubric != rubric:
             continue
-        if before is not None and _utc(verdict.created_at) > _utc(before):
+        if limit is not None and _utc(verdict.created_at) > limit:
             continue
         if verdict.failed:
             failed = True
@@ -240,6 +241,7 @@ def shown_judgement(
     >>> shown_judgement(pair, {"j": v}).outcome
     'b'
     """
+    limit = None if before is None else _utc(before)
     usable = [
         v
         for v in pair.verdicts
@@ -247,7 +249,7 @@ def shown_judgement(
         and v.rubric == counted[v.judge]
         and not v.failed
         and v.outcome
-        and (before is None or _utc(v.created_at) <= _utc(before))
+        and (limit is None or _utc(v.created_at) <= limit)
     ]
     if not usable:
         return None
@@ -346,47 +348,47 @@ def view_refs(repo: Repository, views: Sequence[Any]) -> dict[int, RubricVersion
 
 
 def read_pairs(repo: Repository, project_id: int, progress: Progress | None = None) -> list[PairLabels]:
-    """Every pair of a project with its labels (no texts), read a page at a time, with progress."""
-    total = repo.count_pairs(project_id)
-    raw: list[tuple[Any, tuple[int, int], str | None, list[Any], list[Any]]] = []
-    while len(raw) < total:
-        page = repo.pairs(project_id, offset=len(raw), limit=PAGE)
-        if not page:
-            break
-        ids = [p.id for p in page]
-        lengths, adjudicated = repo.response_lengths(page), repo.adjudicated_outcomes(ids)
-        rankings: dict[int, list[Any]] = {i: [] for i in ids}
-        verdicts: dict[int, list[Any]] = {i: [] for i in ids}
-        for row in repo.ranking_rows(ids):
-            rankings[row.pair_id].append(row)
-        for row in repo.verdict_rows(ids):
-            if row.kind == "pairwise":
-                verdicts[row.pair_id].append(row)
-        raw += [(p, lengths[p.id], adjudicated.get(p.id), rankings[p.id], verdicts[p.id]) for p in page]
-        if progress:
-            progress(len(raw), total)
-    refs = rubric_refs(repo, {r.rubric_version_id for *_, rs, vs in raw for r in [*rs, *vs]})
-    return [
-        PairLabels(
-            id=pair.id,
-            key=pair.key,
-            is_gold=pair.is_gold,
-            gold_outcome=pair.gold_outcome,  # type: ignore[arg-type]
-            lengths=lengths,
-            adjudicated=adjudicated,  # type: ignore[arg-type]
-            rankings=tuple(
-                RankingLabel(
-                    annotator=r.annotator,
-                    outcome=r.outcome,
-                    criteria=r.criteria or {},
-                    rubric=refs.get(r.rubric_version_id) if r.rubric_version_id else None,
-                    mode=r.mode,
-                    seconds=r.seconds,
-                    created_at=r.created_at,
-                )
-                for r in rankings
-            ),
-            verdicts=tuple(verdict_label(v, refs) for v in verdicts),
-        )
-        for pair, lengths, adjudicated, rankings, verdicts in raw
-    ]
+    """Every pair of a project with its labels (no texts), with progress.
+
+    One query per kind of row over the whole project, read as plain columns (no ORM object per row), so
+    a million rankings take seconds: pages of ``IN (...)`` lists and ORM rows took minutes.
+    """
+    pairs = repo.pair_label_columns(project_id)
+    total = len(pairs)
+    if progress:
+        progress(0, total)
+    ranking_rows, verdict_rows = repo.ranking_columns(project_id), repo.pairwise_verdict_columns(project_id)
+    refs = rubric_refs(repo, {row[4] for row in ranking_rows} | {row[7] for row in verdict_rows})
+    rankings: dict[int, list[RankingLabel]] = {}
+    for pair, annotator, outcome, criteria, version, mode, seconds, created in ranking_rows:
+        rubric = refs.get(version) if version else None
+        label = RankingLabel(annotator, outcome, criteria or {}, rubric, mode, seconds, created)
+        rankings.setdefault(pair, []).append(label)
+    verdicts: dict[int, list[VerdictLabel]] = {}
+    for (
+        number,
+        pair,
+        judge,
+        order,
+        outcome,
+        criteria,
+        failed,
+        version,
+        created,
+        confidence,
+        chances,
+        source,
+    ) in verdict_rows:
+        rubric = refs.get(version) if version else None
+        label = VerdictLabel(number, judge, order or "ab", outcome, criteria or {}, failed, rubric, created,
+                             confidence=confidence, source=source, probabilities=chances)  # fmt: skip
+        verdicts.setdefault(pair, []).append(label)
+    found = []
+    for done, (pair, key, is_gold, gold, a, b, adjudicated) in enumerate(pairs, 1):
+        found.append(
+            PairLabels(pair, key, is_gold, gold, (a, b), adjudicated, None,
+                       tuple(rankings.get(pair, ())), tuple(verdicts.get(pair, ())))
+        )  # fmt: skip
+        if progress and (done % PAGE == 0 or done == total):
+            progress(done, total)
+    return found

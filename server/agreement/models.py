@@ -13,6 +13,7 @@ value and a twin ``_ci`` field. How intervals are drawn is one :class:`Bootstrap
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Literal
 
 import numpy as np
@@ -292,6 +293,18 @@ class PointwiseAgreement(BaseModel):
     krippendorff_alpha_humans: float | None = Field(description="Ordinal alpha over the people alone.")
 
 
+class StoredRef(BaseModel):
+    """Where a served report comes from: its stored computation and whether the labels changed since."""
+
+    fingerprint: str = Field(description="Digest of the label state and parameters it was computed from.")
+    computed_at: datetime
+    job: str | None = Field(description="The agreement job that computed it.")
+    read_s: float = Field(description="Seconds its computation spent reading the labels.")
+    compute_s: float = Field(description="Seconds it spent computing from them.")
+    stale: bool = Field(default=False, description="The labels changed since; `refresh` is the job recomputing it.")
+    refresh: str | None = None
+
+
 class AgreementReport(BaseModel):
     """`GET /projects/{id}/agreement` and `rubricate agreement --json`."""
 
@@ -314,6 +327,7 @@ class AgreementReport(BaseModel):
     pointwise: list[PointwiseAgreement] = Field(
         default_factory=list, description="pointwise scores: each judge against people, per criterion (ordinal)"
     )
+    stored: StoredRef | None = Field(default=None, description="The stored computation this report was served from.")
 
 
 class Scores(BaseModel):

@@ -86,7 +86,16 @@ from server.routing.audit import project_audit
 from server.rubric_registry import resolve
 from server.storage import Repository
 
-__all__ = ["AgreementReport", "CompareReport", "ReportOptions", "agreement_report", "compare_report", "report"]
+__all__ = [
+    "AgreementReport",
+    "CompareReport",
+    "ReportOptions",
+    "agreement_report",
+    "compare_report",
+    "finish_report",
+    "read_project",
+    "report",
+]
 
 
 def _ref(version: Version) -> str | None:
@@ -176,13 +185,25 @@ def agreement_report(
         ValueError: a bad rubric reference or an unknown criterion.
     """
     options = options or ReportOptions()
+    project, rubric = read_project(repo, project_id, options, progress)
+    return finish_report(repo, project, options, rubric)
+
+
+def read_project(
+    repo: Repository, project_id: int, options: ReportOptions, progress: Progress | None = None
+) -> tuple[Project, Version]:
+    """What a report reads from the store: the project's labels and the rubric version asked for."""
     rubric = _resolve(repo, options.rubric) if options.rubric else None
-    project = load_project(repo, project_id, options.criterion, progress)
+    return load_project(repo, project_id, options.criterion, progress), rubric
+
+
+def finish_report(repo: Repository, project: Project, options: ReportOptions, rubric: Version) -> AgreementReport:
+    """:func:`report` over labels already read, with the project's routing audit."""
     found = report(project, options, rubric)
     return found.model_copy(
         update={
-            "audit": project_audit(repo.session, project_id, project.pairs),  # routing
-            "pointwise": pointwise_agreement(repo, project_id, options.rubric, options.bootstrap),
+            "audit": project_audit(repo.session, project.id, project.pairs),  # routing
+            "pointwise": pointwise_agreement(repo, project.id, options.rubric, options.bootstrap),
         }
     )
 

@@ -1,6 +1,6 @@
 """`rubricate agreement`: how far reviewers agree with each other and with the judges, as tables or JSON.
 
-rubricate agreement --project P [--rubric NAME@VER] [--criterion C] [--json]
+rubricate agreement --project P [--rubric NAME@VER] [--criterion C] [--json]   (stored until labels change)
 rubricate agreement compare --project P NAME@V1 NAME@V2 [--json]
 """
 
@@ -15,8 +15,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from server.agreement.models import AgreementReport, CompareReport, Estimate, ReportOptions
-from server.agreement.reports import agreement_report, compare_report
+from server.agreement.reports import compare_report
 from server.cli.common import emit, fail, out, progress_bar, store, user_errors
+from server.jobs.agreement import served_report
 from server.storage import Repository
 
 app = typer.Typer(
@@ -74,6 +75,13 @@ def print_report(report: AgreementReport) -> None:
         f"({settings.resamples} resamples, seed {settings.seed}).",
         markup=False,
     )
+    if report.stored:
+        stored = report.stored
+        out.print(
+            f"computed {stored.computed_at:%Y-%m-%d %H:%M:%S} by job {stored.job} (read {stored.read_s:.1f} s, "
+            f"compute {stored.compute_s:.1f} s); stored until the labels change.",
+            markup=False,
+        )
     _print_humans(report)
     _print_judges(report)
     _print_bias(report)
@@ -341,7 +349,11 @@ def report(
     hotspots: Annotated[int, typer.Option(help="How many disagreement hotspots to list.")] = 20,
     as_json: JsonOpt = False,
 ) -> None:
-    """The agreement report of a project (see `rubricate agreement compare --help` for rubric versions)."""
+    """The agreement report of a project (see `rubricate agreement compare --help` for rubric versions).
+
+    A report is stored with its labels' fingerprint and printed from storage until the labels change;
+    then the agreement job recomputes it.
+    """
     if ctx.invoked_subcommand is not None:
         return
     if project is None:
@@ -351,9 +363,10 @@ def report(
         options = _options(
             rubric=rubric, criterion=criterion, failed=failed, resamples=resamples, seed=seed, hotspots=hotspots
         )
-        with db.read() as session, progress_bar("reading pairs", not as_json) as update:
-            repo = Repository(session)
-            result = agreement_report(repo, repo.project_by_name(project).id, options, update)
+        with db.read() as session:
+            project_id = Repository(session).project_by_name(project).id
+        with progress_bar("reading pairs", not as_json) as update:
+            result = served_report(db, project_id, options, progress=update)
     emit(result, as_json, lambda: print_report(result))
 
 

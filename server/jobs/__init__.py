@@ -22,7 +22,7 @@ from server.jobs.judge import JudgeRequest, JudgeSpec, judge_job, judge_spec, ve
 from server.jobs.lease import DEFAULT_LEASE_S, Leases
 from server.jobs.runner import ItemOutcome, JobResult, JobSpec, Progress, run_claimed, run_job
 from server.jobs.score import ScoreSpec, score_key
-from server.jobs.worker import BackgroundWorker, Worker, build_spec
+from server.jobs.worker import BackgroundWorker, Worker, build_spec, enqueue
 
 __all__ = [
     "DEFAULT_LEASE_S",
@@ -41,6 +41,7 @@ __all__ = [
     "Worker",
     "build_spec",
     "draft_job",
+    "enqueue",
     "judge_job",
     "judge_spec",
     "run_claimed",

@@ -30,7 +30,7 @@ from server.storage.repos.annotators import Person
 from server.storage.repos.job_queue import JobCounts, LeaseLost
 
 Progress = Callable[[int, int], None]
-Kind = Literal["draft", "judge"]
+Kind = Literal["draft", "judge", "agreement"]
 Item = TypeVar("Item")
 Todo = TypeVar("Todo")
 Done = TypeVar("Done")

@@ -8,7 +8,7 @@ stopped gracefully (SIGTERM, the API shutting down) gives its jobs back to the q
 renewing its leases, and another worker resumes its jobs once they run out.
 
 >>> sorted(KINDS)
-['draft', 'judge']
+['agreement', 'draft', 'judge']
 """
 
 from __future__ import annotations
@@ -21,25 +21,63 @@ from collections.abc import Callable
 from typing import Any
 
 from judges.backend import Backend
+from server.jobs.agreement import AgreementSpec
 from server.jobs.draft import DraftRequest, DraftSpec
 from server.jobs.judge import JudgeRequest, judge_spec
 from server.jobs.lease import DEFAULT_LEASE_S, Leases
 from server.jobs.runner import JobSpec, run_claimed
 from server.storage import Person, Repository, Store
 from server.storage.records import Project
+from server.storage.repos.job_queue import Submitted
 
 log = logging.getLogger(__name__)
 BackendFor = Callable[[str | None], Backend]  # a model name (None: the configured one) → its backend
-# kind → (request model, the spec it builds, items at once)
-KINDS = {"draft": (DraftRequest, DraftSpec, 16), "judge": (JudgeRequest, judge_spec, 32)}
+SpecOf = Callable[[Store, Project, Backend, dict[str, Any]], Any]  # a job row's pinned request → its spec
+
+
+def _draft(store: Store, project: Project, backend: Backend, request: dict[str, Any]) -> DraftSpec:
+    return DraftSpec(store, project, backend, DraftRequest.model_validate(request))
+
+
+def _judge(store: Store, project: Project, backend: Backend, request: dict[str, Any]) -> Any:
+    return judge_spec(store, project, backend, JudgeRequest.model_validate(request))
+
+
+def _agreement(store: Store, project: Project, backend: Backend, request: dict[str, Any]) -> AgreementSpec:
+    return AgreementSpec.from_params(store, project.id, request)  # no model work: the backend goes unused
+
+
+KINDS: dict[str, tuple[SpecOf, int]] = {"draft": (_draft, 16), "judge": (_judge, 32), "agreement": (_agreement, 1)}
+"""kind → (the spec its pinned request builds, items at once)"""
 
 
 def build_spec(
     store: Store, project: Project, backend: Backend, kind: str, request: dict[str, Any]
 ) -> JobSpec[Any, Any, Any]:
     """The job a row describes, rebuilt from its kind and pinned request."""
-    model, spec, _ = KINDS[kind]
-    return spec(store, project, backend, model.model_validate(request))  # type: ignore[arg-type, return-value]
+    spec_of, _ = KINDS[kind]
+    return spec_of(store, project, backend, request)  # type: ignore[no-any-return]
+
+
+def enqueue(
+    store: Store,
+    spec: JobSpec[Any, Any, Any],
+    project_id: int,
+    actor: Person | None,
+    background: BackgroundWorker | None,
+    lease_s: float,
+) -> Submitted:
+    """Queue a job (or find the identical one queued or running); the API's own worker takes it at once
+    when it has room, else any worker does when one is free."""
+    worker = background.start() if background is not None else None
+    owner = worker.owner if worker is not None and worker.has_room() else None
+    with store.write() as session:
+        submitted = Repository(session, actor).submit_job(
+            spec.kind, project_id, spec.params, spec.pinned, owner=owner, lease_s=lease_s
+        )
+    if worker is not None:
+        worker.adopt(submitted.id) if submitted.claimed else worker.wake()
+    return submitted
 
 
 class Worker:
@@ -134,7 +172,7 @@ class Worker:
                     Repository(session).end_lease(job_id, self.owner, "failed", error=error)
                 raise
             result = await run_claimed(self.store, spec, held, self.owner, resumed=resumed, actor=actor,
-                                       concurrency=KINDS[kind][2], on_interrupt="queued")  # fmt: skip
+                                       concurrency=KINDS[kind][1], on_interrupt="queued")  # fmt: skip
             log.info("job %s (%s) %s: %d of %d items", job_id, kind, result.status, result.done, result.items)
         except asyncio.CancelledError:
             raise

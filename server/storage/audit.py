@@ -4,8 +4,9 @@
 :class:`~server.storage.tables.AuditEvent` per inserted, changed or deleted row of every table in
 :data:`AUDITED` — who (the session's actor, see :func:`set_actor`), what (``entity.verb``), when, which
 object and project, and before/after values (for a change: the columns that changed). Only two tables are
-not audited: the audit events themselves and the LLM result cache (content-addressed model output, not
-something anyone wrote). Code never calls the audit by hand for a row it writes; an operation that is
+not audited: the audit events themselves, the LLM result cache (content-addressed model output, not
+something anyone wrote) and stored reports (derived from audited labels; the job that computed one is
+audited). Code never calls the audit by hand for a row it writes; an operation that is
 more than its rows (an import) may add one summary event with :func:`operation_event`.
 
 >>> AUDITED["memberships"].action("create"), AUDITED["jobs"].action("create"), AUDITED["pairs"].action("update")
@@ -21,9 +22,9 @@ from typing import Any
 from sqlalchemy import insert, inspect
 from sqlalchemy.orm import Session
 
-from server.storage.tables import AuditEvent, Base, Job, Prompt, utcnow
+from server.storage.tables import AuditEvent, Base, Job, Pair, Prompt, utcnow
 
-NOT_AUDITED = ("audit_events", "llm_cache")
+NOT_AUDITED = ("audit_events", "llm_cache", "stored_reports")  # derived data
 # bookkeeping that changes with every write (a job lease's expiry moves with each heartbeat; who holds
 # the lease, `lease_owner`, is audited)
 SKIPPED_COLUMNS = ("updated_at", "lease_expires_at", "heartbeat_at")
@@ -82,7 +83,7 @@ def _json(value: Any) -> Any:
 
 
 def _project_id(session: Session, obj: Any) -> int | None:
-    """The project a row belongs to (looked up through its prompt or job where it has no project column)."""
+    """The project a row belongs to (looked up through its prompt, pair or job where it has no project column)."""
     table = obj.__tablename__
     if table == "projects":
         return obj.id
@@ -91,6 +92,8 @@ def _project_id(session: Session, obj: Any) -> int | None:
     with session.no_autoflush:
         if table == "responses" and (prompt := session.get(Prompt, obj.prompt_id)) is not None:
             return prompt.project_id
+        if table == "adjudications" and (pair := session.get(Pair, obj.pair_id)) is not None:
+            return pair.project_id
         if table == "job_errors" and (job := session.get(Job, obj.job_id)) is not None:
             return job.project_id
     return None

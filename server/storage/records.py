@@ -228,6 +228,21 @@ class JobError(Record):
 
 
 @record
+class StoredReport(Record):
+    id: int
+    project_id: int
+    kind: str
+    params_key: str
+    params: dict[str, Any]
+    fingerprint: str
+    value: dict[str, Any]
+    job_id: str | None
+    read_s: float
+    compute_s: float
+    computed_at: datetime
+
+
+@record
 class AuditEvent(Record):
     id: int
     at: datetime

@@ -39,11 +39,12 @@ from server.storage.repos.jobs import Jobs
 from server.storage.repos.labels import Labels
 from server.storage.repos.pairs import Pairs
 from server.storage.repos.projects import Projects
+from server.storage.repos.reports import Reports
 from server.storage.repos.rubrics import Rubrics
 from server.storage.repos.scores import Scores
 
 
-class Repository(Annotators, Projects, Pairs, Labels, Scores, Assignments, Rubrics, Jobs, JobQueue):
+class Repository(Annotators, Projects, Pairs, Labels, Scores, Assignments, Rubrics, Jobs, JobQueue, Reports):
     """Queries and writes over one session, by aggregate; callers own the transaction boundaries."""
 
 
@@ -59,6 +60,7 @@ __all__ = [
     "PairView",
     "Pairs",
     "Projects",
+    "Reports",
     "Repository",
     "Rubrics",
     "Scores",

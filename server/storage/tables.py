@@ -313,9 +313,14 @@ class JobError(Base):
 
 
 class AuditEvent(Base):
-    """Append-only record of who did what, when, to which object (before/after)."""
+    """Append-only record of who did what, when, to which object (before/after).
+
+    The index answers "has anything of this kind in this project changed since?" in a few index steps:
+    stored reports fingerprint their inputs with it (server/agreement/stored.py).
+    """
 
     __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_project_change", "project_id", "object_type", "id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("annotators.id"))
@@ -334,6 +339,29 @@ class CacheEntry(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class StoredReport(Base):
+    """A computed report kept with its inputs' fingerprint, served until the labels change (issue 14).
+
+    Derived data like the LLM cache (not audited): one row per project, kind and parameters, replaced
+    when a job recomputes it. `params_key` is the digest of `params`; `fingerprint` the digest of the
+    label state it was computed from (server/agreement/stored.py).
+    """
+
+    __tablename__ = "stored_reports"
+    __table_args__ = (UniqueConstraint("project_id", "kind", "params_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    params_key: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]] = mapped_column()
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    value: Mapped[dict[str, Any]] = mapped_column()
+    job_id: Mapped[str | None] = mapped_column(String(36))
+    read_s: Mapped[float] = mapped_column(Float, default=0.0)
+    compute_s: Mapped[float] = mapped_column(Float, default=0.0)
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 # ---------------------------------------------------------------- certified routing (issue 12)

@@ -108,6 +108,7 @@ def test_each_write_route_leaves_exactly_its_events(api: Api) -> None:
     assert found == {"adjudication.create": 1}
     _, found, rows = leaves(store, post(f"/pairs/{pair}/adjudication", {"outcome": "a"}))
     assert found == {"adjudication.update": 1} and rows[0].before["outcome"] == "tie"
+    assert rows[0].project_id == pid  # looked up through the pair: stored reports see the change
     _, found, rows = leaves(store, put(f"/pairs/{pair}/gold", {"outcome": "a"}))
     assert found == {"pair.update": 1} and rows[0].after == {"is_gold": True, "gold_outcome": "a"}
 

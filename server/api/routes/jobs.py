@@ -17,7 +17,7 @@ from server.api.errors import error_responses
 from server.api.limits import Id
 from server.api.schemas import JobPublic
 from server.api.visibility import check_labels
-from server.jobs import DraftRequest, DraftSpec, JudgeRequest, judge_spec
+from server.jobs import DraftRequest, DraftSpec, JudgeRequest, enqueue, judge_spec
 from server.llm import allowed_model, make_backend
 from server.settings import Settings
 from server.storage import Repository, Store
@@ -52,15 +52,7 @@ def _start(
             422, f"model: {body.model!r} is not allowed; the operator lists allowed ones in RUBRICATE_ALLOWED_MODELS"
         )
     spec = spec_of(store, project, make_backend(settings, store, body.model), body)  # an unknown rubric: 404 here
-    background = getattr(request.app.state, "worker", None)
-    worker = background.start() if background is not None else None
-    owner = worker.owner if worker is not None and worker.has_room() else None
-    with store.write() as session:
-        submitted = Repository(session, user).submit_job(
-            kind, project.id, spec.params, spec.pinned, owner=owner, lease_s=settings.job_lease_s
-        )
-    if worker is not None:
-        worker.adopt(submitted.id) if submitted.claimed else worker.wake()
+    submitted = enqueue(store, spec, project.id, user, getattr(request.app.state, "worker", None), settings.job_lease_s)
     return JobStarted(job=submitted.id, kind=kind, progress=f"/jobs/{submitted.id}", status=submitted.status)
 
 

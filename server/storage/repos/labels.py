@@ -7,11 +7,13 @@ thousand and their rows are flushed together; read one back with `ranking_for` o
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, func, select, type_coerce
+from sqlalchemy.orm import aliased
 
 from server.storage import records
 from server.storage.repos.annotators import Person
@@ -21,9 +23,26 @@ from server.storage.tables import (
     Annotator,
     Pair,
     Ranking,
+    Response,
     Verdict,
     utcnow,
 )
+
+
+def _decoded(value: Any, seen: dict[str, Any] | None = None) -> Any:
+    """A JSON column read as text, decoded (PostgreSQL's driver hands it over decoded already).
+
+    With `seen`, equal texts decode to one shared object: label criteria repeat a handful of values over
+    millions of rows. The records built from them are frozen, so sharing is safe.
+    """
+    if not isinstance(value, str):
+        return value
+    if seen is None:
+        return json.loads(value)
+    found = seen.get(value)
+    if found is None:
+        found = seen[value] = json.loads(value)
+    return found
 
 
 class Labels(UnitOfWork):
@@ -248,3 +267,53 @@ class Labels(UnitOfWork):
             select(Adjudication.pair_id, Adjudication.outcome).where(Adjudication.pair_id.in_(pair_ids))
         )
         return {pair_id: outcome for pair_id, outcome in rows}
+
+    # --- a whole project's labels as plain tuples: one query each, no ORM rows (agreement at scale) -----
+
+    def pair_label_columns(self, project_id: int) -> list[tuple[Any, ...]]:
+        """(id, key, is_gold, gold outcome, length of a, length of b, adjudicated outcome) per pair, in id order."""
+        a, b = aliased(Response), aliased(Response)
+        query = (
+            select(Pair.id, Pair.key, Pair.is_gold, Pair.gold_outcome, func.length(a.text), func.length(b.text),
+                   Adjudication.outcome)
+            .join(a, a.id == Pair.response_a_id)
+            .join(b, b.id == Pair.response_b_id)
+            .outerjoin(Adjudication, Adjudication.pair_id == Pair.id)
+            .where(Pair.project_id == project_id)
+            .order_by(Pair.id)
+        )  # fmt: skip
+        return [tuple(row) for row in self.session.connection().execute(query)]
+
+    def ranking_columns(self, project_id: int) -> list[tuple[Any, ...]]:
+        """(pair id, annotator name, outcome, criteria, rubric version id, mode, seconds, created at) per
+        ranking of a project, in id order."""
+        names = dict(self.session.execute(select(Annotator.id, Annotator.name)).all())
+        query = (
+            select(Ranking.pair_id, Ranking.annotator_id, Ranking.outcome, type_coerce(Ranking.criteria, Text),
+                   Ranking.rubric_version_id, Ranking.mode, Ranking.seconds, Ranking.created_at)
+            .where(Ranking.project_id == project_id)
+            .order_by(Ranking.id)
+        )  # fmt: skip
+        seen: dict[str, Any] = {}
+        return [
+            (pair, names[who], outcome, _decoded(criteria, seen), version, mode, seconds, created)
+            for pair, who, outcome, criteria, version, mode, seconds, created in self.session.connection().execute(
+                query
+            )
+        ]
+
+    def pairwise_verdict_columns(self, project_id: int) -> list[tuple[Any, ...]]:
+        """(id, pair id, judge, order, outcome, criteria, failed, rubric version id, created at, confidence,
+        probabilities, source) per pairwise verdict of a project, in id order (no raw output, usage, text)."""
+        query = (
+            select(Verdict.id, Verdict.pair_id, Verdict.judge_model, Verdict.order, Verdict.outcome,
+                   type_coerce(Verdict.criteria, Text), Verdict.error.is_not(None), Verdict.rubric_version_id,
+                   Verdict.created_at, Verdict.confidence, type_coerce(Verdict.probabilities, Text), Verdict.source)
+            .where(Verdict.project_id == project_id, Verdict.kind == "pairwise", Verdict.pair_id.is_not(None))
+            .order_by(Verdict.id)
+        )  # fmt: skip
+        seen: dict[str, Any] = {}
+        return [
+            (*row[:5], _decoded(row[5], seen), bool(row[6]), *row[7:10], _decoded(row[10]), row[11])
+            for row in self.session.connection().execute(query)
+        ]
