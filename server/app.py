@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     )
     app.state.settings = settings
     app.state.store = store or open_store(settings.database_url)
-    app.state.rate_limits = RateLimits(settings)
+    app.state.rate_limits = RateLimits(settings, app.state.store)
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)

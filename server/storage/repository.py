@@ -32,10 +32,11 @@ from server.storage.repos.jobs import Jobs
 from server.storage.repos.labels import Labels
 from server.storage.repos.pairs import Pairs
 from server.storage.repos.projects import Projects
+from server.storage.repos.rate_windows import RateWindows
 from server.storage.repos.rubrics import Rubrics
 
 
-class Repository(Annotators, Projects, Pairs, Labels, Assignments, Rubrics, Jobs):
+class Repository(Annotators, Projects, Pairs, Labels, Assignments, Rubrics, Jobs, RateWindows):
     """Queries and writes over one session, by aggregate; callers own the transaction boundaries."""
 
 
@@ -51,6 +52,7 @@ __all__ = [
     "PairView",
     "Pairs",
     "Projects",
+    "RateWindows",
     "Repository",
     "Rubrics",
     "UnitOfWork",
