@@ -47,7 +47,8 @@ def test_rate_limit_hits_are_counted_in_the_store_and_leave_no_events(api: Api) 
     reply, found, _ = leaves(api.store, lambda: api.client.get("/projects", headers=wrong))
     assert reply.status_code == 401 and found == Counter()
     with api.store.read() as session:
-        assert Repository(session).moving_window("LIMITER/auth/testclient/30/1/minute", expiry=60, now=time.time())[1] == 1
+        key = "LIMITER/auth/testclient/30/1/minute"
+        assert Repository(session).moving_window(key, expiry=60, now=time.time())[1] == 1
 
 
 def test_each_write_route_leaves_exactly_its_events(api: Api) -> None:
