@@ -1,8 +1,8 @@
 """Concurrent reviewers over HTTP (httpx async): each loops "next assignment, then ranking", split across servers.
 
-Reviewer i works against server i mod S. Every third turn the same ranking (same Idempotency-Key) goes to
-its server and to the next one at the same moment; every third turn, one after the other; both answers
-must name the same ranking. What each server said is kept, so a test can compare it with the store.
+Reviewer i works against server i mod S. Unless retries are off, every third turn the same ranking (same
+Idempotency-Key) goes to its server and to the next one at the same moment; every third turn, one after the
+other; both answers must name the same ranking. What each server said is kept, so a test can compare it with the store.
 """
 
 from __future__ import annotations
@@ -52,10 +52,12 @@ async def _post(client: httpx.AsyncClient, path: str, result: LoadResult, **kwar
 
 
 async def _rank(home: httpx.AsyncClient, other: httpx.AsyncClient, item: int, turn: int, result: LoadResult,
-                headers: dict[str, str], body: dict[str, str]) -> None:  # fmt: skip
+                headers: dict[str, str], body: dict[str, str], retries: bool) -> None:  # fmt: skip
     path = f"/assignments/{item}/ranking"
     headers = headers | {"Idempotency-Key": str(uuid.uuid4())}
-    if turn % 3 == 0:  # the same submission at once on two servers
+    if not retries:
+        replies = [await _post(home, path, result, json=body, headers=headers)]
+    elif turn % 3 == 0:  # the same submission at once on two servers
         replies = await asyncio.gather(*(_post(c, path, result, json=body, headers=headers) for c in (home, other)))
     elif turn % 3 == 1:  # a retry on the other server after the first answer
         replies = [await _post(home, path, result, json=body, headers=headers)]
@@ -73,7 +75,7 @@ async def _rank(home: httpx.AsyncClient, other: httpx.AsyncClient, item: int, tu
 
 
 async def _reviewer(
-    clients: list[httpx.AsyncClient], index: int, token: str, project_id: int, result: LoadResult
+    clients: list[httpx.AsyncClient], index: int, token: str, project_id: int, result: LoadResult, retries: bool
 ) -> None:
     home, other = clients[index % len(clients)], clients[(index + 1) % len(clients)]
     headers = {"Authorization": f"Bearer {token}"}
@@ -85,19 +87,28 @@ async def _reviewer(
         item = reply.json()["assignment"]
         if item is None:
             return
-        await _rank(home, other, item["id"], turn, result, headers, {"outcome": rng.choice(["a", "b", "tie"])})
+        body = {"outcome": rng.choice(["a", "b", "tie"])}
+        await _rank(home, other, item["id"], turn, result, headers, body, retries)
         result.turns += 1
         turn += 1
 
 
-async def run_reviewers(urls: list[str], tokens: list[str], project_id: int) -> LoadResult:
-    """Run one reviewer per token until none gets an assignment; the result holds what the servers said."""
+async def run_reviewers(urls: list[str], tokens: list[str], project_id: int, *, retries: bool = True) -> LoadResult:
+    """Run one reviewer per token until none gets an assignment; the result holds what the servers said.
+
+    `retries=False` sends each ranking once (a throughput load: no deliberate duplicates)."""
     result = LoadResult()
-    limits = httpx.Limits(max_connections=4 * len(tokens), max_keepalive_connections=4 * len(tokens))
+    # idle connections are dropped before uvicorn's 5 s keep-alive closes them, so no request is sent on a socket
+    # the server is closing (that race shows as a ReadError, not as anything the server did)
+    limits = httpx.Limits(
+        max_connections=4 * len(tokens), max_keepalive_connections=4 * len(tokens), keepalive_expiry=2
+    )
     clients = [httpx.AsyncClient(base_url=url, timeout=300, limits=limits) for url in urls]
     started = time.perf_counter()
     try:
-        await asyncio.gather(*(_reviewer(clients, i, token, project_id, result) for i, token in enumerate(tokens)))
+        await asyncio.gather(
+            *(_reviewer(clients, i, token, project_id, result, retries) for i, token in enumerate(tokens))
+        )
     finally:
         result.elapsed_s = time.perf_counter() - started
         for client in clients:

@@ -1,6 +1,8 @@
 """`rubricate serve` as a real subprocess on a free 127.0.0.1 port: what a deployment runs, workers included.
 
-The process gets its own session (process group), so stopping it also stops its uvicorn workers.
+The process gets its own session (process group), so stopping it also stops its uvicorn workers. Each
+worker imports the whole app (litellm and instructor included: ~30 s on a loaded 2-core machine), hence
+the generous start timeout.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def serve_process(home: Path, database_url: str, *, workers: int = 1, **env: str
         log.close()
 
 
-def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 120) -> None:
+def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
