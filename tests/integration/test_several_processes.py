@@ -20,6 +20,7 @@ from server.imports.schema import ImportRow
 from server.imports.service import import_rows
 from server.storage import Repository, Store, open_store
 from server.storage.tables import Assignment, Ranking
+from tests.integration.test_cli import rubricate
 from tests.support.postgres import create_database
 from tests.support.reviewers import LoadResult, run_reviewers
 from tests.support.serve_process import serve_process
@@ -113,3 +114,10 @@ def test_one_serve_with_two_workers_shares_its_rate_limits_and_the_queue(pg_stor
             client.close()
     assert len(workers) == 2
     assert_review_held(pg_store, project_id, result, pairs=40, overlap=2)
+
+
+def test_serve_refuses_several_workers_on_sqlite(tmp_path: Path) -> None:
+    """SQLite has one writer per file: `--workers 2` says so in one line and exits 2, serving nothing."""
+    done = rubricate("serve", "--workers", "2", "--port", "1", home=tmp_path / "home")
+    assert done.returncode == 2, done.stderr
+    assert "--workers 2 needs PostgreSQL: SQLite has one writer per file" in done.stderr
