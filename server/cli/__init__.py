@@ -50,6 +50,7 @@ app.command("route")(routing_cli.route)
 app.command("estimate")(routing_cli.estimate)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+WORKER_HEALTHCHECK_S = 60  # uvicorn's 5 s kills a worker still importing the app on a busy machine, then respawns it
 
 
 @app.command()
@@ -251,7 +252,10 @@ def serve(
         uvicorn.run(create_app(config, store=store), host=host, port=port, log_level="info")
         return
     store.dispose()  # each worker opens its own pool, with the settings it reads from the environment
-    uvicorn.run("server.app:create_app", factory=True, workers=workers, host=host, port=port, log_level="info")
+    uvicorn.run(
+        "server.app:create_app", factory=True, workers=workers, host=host, port=port, log_level="info",
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
+    )  # fmt: skip
 
 
 @app.command()
