@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     )
     app.state.settings = settings
     app.state.store = store or open_store(settings.database_url)
-    app.state.rate_limits = RateLimits(settings)
+    app.state.rate_limits = RateLimits(settings, app.state.store)
     app.state.worker = _worker(settings, app.state.store) if settings.api_worker else None
     errors.install(app)
     for router in ROUTERS:

@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     database_url: str = Field(default="", description="SQLAlchemy URL; default: a SQLite file in home.")
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8400, ge=1, le=65535)
+    api_workers: int = Field(
+        default=1, ge=1, le=64, description="API processes `rubricate serve` runs; more than one needs PostgreSQL."
+    )
     api_url: str = Field(default="", description="Where the review UI finds the API; default from host/port.")
     model_base_url: str = Field(default="http://127.0.0.1:8000/v1", description="OpenAI-compatible endpoint.")
     judge_model: str = Field(default="hosted_vllm/smollm2-135m-instruct", description="litellm model name.")

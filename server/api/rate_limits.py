@@ -1,10 +1,17 @@
-"""Rate limits, kept by the `limits` library (the engine under slowapi) in this process's memory.
+"""Rate limits with `limits`' moving-window semantics, counted in the store (shared by every API process).
 
 Two limits: failed sign-ins per client address (a wrong or expired token; while over the limit the
 client gets 429 even with a good token, so guessing costs time), and heavy routes per token (reports,
-imports, exports, jobs). Both answer 429 in the one error shape with `Retry-After`.
+imports, exports, jobs). Both answer 429 in the one error shape with `Retry-After`. The hits live in the database
+(:mod:`server.api.rate_window`), not in a process's memory, so `rubricate serve --workers N` and several
+hosts on one PostgreSQL share one budget per client.
 
->>> limits = RateLimits(Settings(home="/tmp/rb", rate_failed_auth="2/minute", rate_heavy="1/minute"))
+>>> import tempfile
+>>> from server.storage import open_store
+>>> home = tempfile.mkdtemp(prefix="rubricate-limits-")
+>>> limits = RateLimits(
+...     Settings(home=home, rate_failed_auth="2/minute", rate_heavy="1/minute"), open_store(f"sqlite:///{home}/r.db")
+... )
 >>> limits.failed_auth("10.0.0.1"), limits.failed_auth("10.0.0.1"), limits.auth_blocked("10.0.0.1")
 (True, True, True)
 """
@@ -17,17 +24,17 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from limits import parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 
+from server.api.rate_window import StoredMovingWindow
 from server.settings import Settings
+from server.storage import Store
 
 
 class RateLimits:
     """The app's limiters (one per app, on `app.state.rate_limits`)."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.window = MovingWindowRateLimiter(MemoryStorage())
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.window = StoredMovingWindow(store)
         self.auth = parse(settings.rate_failed_auth)
         self.heavy = parse(settings.rate_heavy)
 

@@ -178,3 +178,4 @@ class Health(BaseModel):
     status: Literal["ok"]
     version: str
     database: str
+    process: int = Field(description="The id of the API process that answered (tells `--workers` apart).")

@@ -18,7 +18,7 @@ rubricate agreement --project P [--rubric NAME@VER] [--criterion C]   judges and
 rubricate calibrate --project P --judge M [--judge M2 …] --alpha A --delta D   certify judge thresholds
 rubricate route --project P --calibration ID [--decisions FILE]   accept certified judge labels, escalate the rest
 rubricate estimate --project P --calibration ID   outcome shares with PPI++ intervals
-rubricate serve                      the API (OpenAPI at /docs)
+rubricate serve [--workers N]        the API (OpenAPI at /docs); N processes need PostgreSQL
 rubricate ui                         the Streamlit review screens
 """
 
@@ -41,7 +41,7 @@ from server.cli.common import emit, fail, out, progress_bar, settings, store, us
 from server.imports.readers import parse_mapping
 from server.imports.scores import import_score_file
 from server.imports.service import import_path
-from server.storage import Repository
+from server.storage import Repository, open_store
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__, rich_markup_mode=None)
 annotator_app = typer.Typer(no_args_is_help=True, help="People and their tokens.")
@@ -59,6 +59,7 @@ app.command("route")(routing_cli.route)
 app.command("estimate")(routing_cli.estimate)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+WORKER_HEALTHCHECK_S = 60  # uvicorn's 5 s kills a worker still importing the app on a busy machine, then respawns it
 
 
 @app.command()
@@ -247,22 +248,41 @@ def annotator_expire_token(
 def serve(
     host: Annotated[str | None, typer.Option(help="Default: RUBRICATE_API_HOST (127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Default: RUBRICATE_API_PORT (8400).")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="API processes on the one port (default: RUBRICATE_API_WORKERS, 1); >1 needs PostgreSQL.",
+        ),
+    ] = None,
 ) -> None:
-    """Run the API (OpenAPI docs at /docs)."""
+    """Run the API (OpenAPI docs at /docs), in one process or in N worker processes on PostgreSQL."""
     import uvicorn
 
     from server.app import create_app
 
     config = settings()
-    if host:
-        config.api_host = host
-    if port:
-        config.api_port = port
+    host, port, workers = host or config.api_host, port or config.api_port, workers or config.api_workers
     try:
-        application = create_app(config)
+        store = open_store(config.database_url)  # migrate once here, before any worker starts
     except Exception as exc:  # the store could not be opened: say why in one line
         fail(f"cannot open the store at {config.database_url}: {exc}")
-    uvicorn.run(application, host=config.api_host, port=config.api_port, log_level="info")
+    if workers > 1 and store.dialect != "postgresql":
+        store.dispose()
+        fail(
+            f"--workers {workers} needs PostgreSQL: SQLite has one writer per file, so processes would queue on "
+            "its lock (and fail with 'database is locked' under load); one process already runs requests on a "
+            "thread pool. Set RUBRICATE_DATABASE_URL=postgresql://... or use --workers 1."
+        )
+    if workers == 1:
+        uvicorn.run(create_app(config, store=store), host=host, port=port, log_level="info")
+        return
+    store.dispose()  # each worker opens its own pool, with the settings it reads from the environment
+    uvicorn.run(
+        "server.app:create_app", factory=True, workers=workers, host=host, port=port, log_level="info",
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
+    )  # fmt: skip
 
 
 @app.command()

@@ -3,11 +3,13 @@
 :func:`audit_flush` runs after each flush of a store's sessions and writes, in the same transaction, one
 :class:`~server.storage.tables.AuditEvent` per inserted, changed or deleted row of every table in
 :data:`AUDITED` — who (the session's actor, see :func:`set_actor`), what (``entity.verb``), when, which
-object and project, and before/after values (for a change: the columns that changed). Only two tables are
+object and project, and before/after values (for a change: the columns that changed). Only four tables are
 not audited: the audit events themselves, the LLM result cache (content-addressed model output, not
-something anyone wrote) and stored reports (derived from audited labels; the job that computed one is
-audited). Code never calls the audit by hand for a row it writes; an operation that is
-more than its rows (an import) may add one summary event with :func:`operation_event`.
+something anyone wrote), stored reports (derived from audited labels; the job that computed one is
+audited) and the rate-limit counters (``rate_windows``: hits of failed sign-ins and heavy requests, kept
+in the store so that every API process shares them). Code never calls the audit by hand for a row it
+writes; an operation that is more than its rows (an import) may add one summary event with
+:func:`operation_event`.
 
 >>> AUDITED["memberships"].action("create"), AUDITED["jobs"].action("create"), AUDITED["pairs"].action("update")
 ('member.add', 'job.start', 'pair.update')
@@ -24,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from server.storage.tables import AuditEvent, Base, Job, Pair, Prompt, utcnow
 
-NOT_AUDITED = ("audit_events", "llm_cache", "stored_reports")  # derived data
+NOT_AUDITED = ("audit_events", "llm_cache", "stored_reports", "rate_windows")  # derived data, counters
 # bookkeeping that changes with every write (a job lease's expiry moves with each heartbeat; who holds
 # the lease, `lease_owner`, is audited)
 SKIPPED_COLUMNS = ("updated_at", "lease_expires_at", "heartbeat_at")

@@ -26,10 +26,19 @@ def _config() -> Config:
     return config
 
 
+MIGRATION_LOCK = 0x72756272  # PostgreSQL advisory lock key ("rubr"): one upgrade at a time per database
+
+
 def upgrade(store: Store, revision: str = "heads") -> None:
     """Bring the database up to `revision` (default: every head, so sibling migrations from parallel
-    branches apply without renumbering)."""
+    branches apply without renumbering).
+
+    On PostgreSQL the run holds an advisory lock until it commits, so API processes starting together
+    (`serve --workers N`, several hosts) upgrade one after the other instead of racing on the DDL.
+    """
     with store.engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         config = _config()
         config.attributes["connection"] = connection
         command.upgrade(config, revision)

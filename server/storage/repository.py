@@ -39,12 +39,15 @@ from server.storage.repos.jobs import Jobs
 from server.storage.repos.labels import Labels
 from server.storage.repos.pairs import Pairs
 from server.storage.repos.projects import Projects
+from server.storage.repos.rate_windows import RateWindows
 from server.storage.repos.reports import Reports
 from server.storage.repos.rubrics import Rubrics
 from server.storage.repos.scores import Scores
 
 
-class Repository(Annotators, Projects, Pairs, Labels, Scores, Assignments, Rubrics, Jobs, JobQueue, Reports):
+class Repository(
+    Annotators, Projects, Pairs, Labels, Scores, Assignments, Rubrics, Jobs, JobQueue, Reports, RateWindows
+):
     """Queries and writes over one session, by aggregate; callers own the transaction boundaries."""
 
 
@@ -60,6 +63,7 @@ __all__ = [
     "PairView",
     "Pairs",
     "Projects",
+    "RateWindows",
     "Reports",
     "Repository",
     "Rubrics",

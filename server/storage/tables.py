@@ -364,6 +364,19 @@ class StoredReport(Base):
     computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class RateWindow(Base):
+    """One rate-limit key's recent hits (epoch seconds, newest last), shared by every API process.
+
+    Counters, not something anyone wrote: not audited. `until` is when the newest hit leaves the window,
+    so stale keys are found by index and pruned.
+    """
+
+    __tablename__ = "rate_windows"
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    hits: Mapped[list[Any]] = mapped_column()
+    until: Mapped[float] = mapped_column(Float, index=True)
+
+
 # ---------------------------------------------------------------- certified routing (issue 12)
 
 

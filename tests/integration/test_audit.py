@@ -6,6 +6,7 @@ count them per call, by action, with the actor who made the call.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -35,8 +36,19 @@ def leaves(store: Store, write: Callable[[], Any]) -> tuple[Any, Counter[str], l
     return result, Counter(e.action for e in new), new
 
 
-def test_every_table_but_the_log_and_the_cache_is_audited() -> None:
+def test_every_table_but_the_log_the_cache_and_the_rate_counters_is_audited() -> None:
     assert audited_tables() == set(AUDITED)
+    assert "rate_windows" not in audited_tables()
+
+
+def test_rate_limit_hits_are_counted_in_the_store_and_leave_no_events(api: Api) -> None:
+    """A failed sign-in is a write to `rate_windows` (so every API process shares it), not an audited act."""
+    wrong = {"Authorization": "Bearer rbk_wrong"}
+    reply, found, _ = leaves(api.store, lambda: api.client.get("/projects", headers=wrong))
+    assert reply.status_code == 401 and found == Counter()
+    with api.store.read() as session:
+        key = "LIMITER/auth/testclient/30/1/minute"
+        assert Repository(session).moving_window(key, expiry=60, now=time.time())[1] == 1
 
 
 def test_each_write_route_leaves_exactly_its_events(api: Api) -> None:

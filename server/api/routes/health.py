@@ -1,7 +1,8 @@
-"""`GET /health`: liveness and the database dialect; no auth."""
+"""`GET /health`: liveness, the database dialect and which API process answered; no auth."""
 
 from __future__ import annotations
 
+import os
 from importlib.metadata import version
 
 from fastapi import APIRouter
@@ -17,4 +18,4 @@ router = APIRouter(tags=["health"])
 def health(store: StoreDep) -> Health:
     with store.read() as session:
         session.execute(text("select 1"))
-    return Health(status="ok", version=version("rubricate"), database=store.dialect)
+    return Health(status="ok", version=version("rubricate"), database=store.dialect, process=os.getpid())

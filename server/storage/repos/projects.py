@@ -162,8 +162,15 @@ class Projects(UnitOfWork):
 
     def lock_project(self, project_id: int) -> records.Project:
         """Serialise assignment-making per project: a row lock on PostgreSQL; SQLite's IMMEDIATE write
-        transaction already holds the database's one write lock."""
-        project = self.session.scalar(select(Project).where(Project.id == project_id).with_for_update())
+        transaction already holds the database's one write lock.
+
+        FOR NO KEY UPDATE: it excludes every other assignment-maker (and a settings change) like FOR UPDATE,
+        but not the FOR KEY SHARE that each insert referencing the project takes for its foreign key, so
+        rankings and skips in other processes are stored while a queue decision is being made. Under READ
+        COMMITTED each statement after the lock sees what the previous holder committed.
+        """
+        query = select(Project).where(Project.id == project_id).with_for_update(key_share=True)
+        project = self.session.scalar(query)
         if project is None:
             raise NotFound(f"project {project_id} not found")
         return records.Project.of(project)
