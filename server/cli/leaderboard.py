@@ -31,6 +31,14 @@ def _print(board: Leaderboard) -> None:
             f"{row.model:<24} {row.rating:+7.3f} {ci:>17} {_rate(row.win_rate):>14} {_rate(row.lc_win_rate):>7} "
             f"{row.comparisons:>5}"
         )
+    for row in board.models:
+        if row.ppi_win_rate is not None:
+            ppi, human = row.ppi_win_rate.ppi, row.ppi_win_rate.human
+            out.print(
+                f"PPI++ {row.model}: {_rate(ppi.estimate)} [{_rate(ppi.low)}, {_rate(ppi.high)}] from "
+                f"{row.ppi_win_rate.n_human} human + {row.ppi_win_rate.n_unlabelled} judge-only pairs; "
+                f"human only {_rate(human.estimate)} [{_rate(human.low)}, {_rate(human.high)}]"
+            )
     out.print("pairs (win, lose, tie) for a against b:")
     for pair in board.pairs:
         out.print(f"  {pair.a} vs {pair.b}: ({pair.win}, {pair.lose}, {pair.tie})")
@@ -47,6 +55,10 @@ def leaderboard(
     resamples: Annotated[int, typer.Option(help="Bootstrap resamples of the ratings' intervals (0: none).")] = 1000,
     confidence: Annotated[float, typer.Option(help="Coverage of the intervals.")] = 0.95,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    calibration: Annotated[
+        int | None, typer.Option(help="A routing calibration id: add PPI++ win rates from its judges' labels.")
+    ] = None,
+    delta: Annotated[float, typer.Option(help="PPI intervals at two-sided level 1−δ.")] = 0.1,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Per pair of models (win, lose, tie); per model a Bradley–Terry rating with its interval, win rate and
@@ -60,6 +72,8 @@ def leaderboard(
             resamples=resamples,
             confidence=confidence,
             seed=seed,
+            calibration=calibration,
+            delta=delta,
         )
         with store().read() as session:
             repo = Repository(session)

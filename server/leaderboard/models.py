@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from server.leaderboard.prediction import PpiWinRate
+
 Source = Literal["humans", "judge", "certified"]
 
 
@@ -28,6 +30,10 @@ class LeaderboardOptions(BaseModel):
     resamples: int = Field(default=1000, ge=0, le=10_000, description="Bootstrap resamples of the ratings' interval.")
     confidence: float = Field(default=0.95, gt=0.5, lt=1.0)
     seed: int = 0
+    calibration: int | None = Field(
+        default=None, ge=1, le=2**63 - 1, description="A routing calibration: add PPI++ win rates from its judges."
+    )
+    delta: float = Field(default=0.1, gt=0.0, lt=1.0, description="PPI intervals at two-sided level 1−δ.")
 
 
 class ModelRow(BaseModel):
@@ -42,6 +48,9 @@ class ModelRow(BaseModel):
     wins: int
     losses: int
     ties: int
+    ppi_win_rate: PpiWinRate | None = Field(
+        default=None, description="With a calibration: the judge's win rate corrected by the human labels (PPI++)."
+    )
 
 
 class PairRow(BaseModel):
@@ -74,5 +83,6 @@ class Leaderboard(BaseModel):
     left_out: LeftOut
     resamples: int
     confidence: float
+    calibration: int | None = None
     models: list[ModelRow]
     pairs: list[PairRow]

@@ -19,12 +19,15 @@ from typing import Any
 
 from server.export.labels import resolve_label
 from server.export.stored import stored_pairs
-from server.labels import project_versions
+from server.labels import project_versions, read_pairs, rubric_refs
 from server.leaderboard.comparisons import Comparison, pair_counts
 from server.leaderboard.comparisons import win_rate as raw_win_rate
 from server.leaderboard.length import lc_win_rate
 from server.leaderboard.models import Leaderboard, LeaderboardOptions, LeftOut, ModelRow, PairRow
+from server.leaderboard.prediction import Labelled, ppi_win_rate
 from server.leaderboard.ratings import bradley_terry
+from server.routing.labelled import judge_signals, routing_records
+from server.routing.store import calibration_record
 from server.rubric_registry import resolve
 from server.storage import Repository
 
@@ -66,6 +69,36 @@ def comparisons(
     return found, left, judge if options.source != "humans" else None
 
 
+def prediction_items(repo: Repository, project_id: int, calibration: int) -> list[Labelled]:
+    """Every pair of two known models with its human reference under the calibration's rule and the judge label.
+
+    The judge label is the first of the calibration's judges (cheapest first) with an outcome, both orders
+    combined, thresholds ignored (as `rubricate estimate` reads it): the predictor is not chosen with the
+    human labels that correct it.
+    """
+    record = calibration_record(repo.session, project_id, calibration)
+    version = None
+    if record.rubric:
+        row, _ = resolve(repo, record.rubric)
+        version = rubric_refs(repo, [row.id])[row.id]
+    counted = project_versions(repo, project_id, version)
+    judges = [judge for judge in record.judge_models if judge in counted]
+    pairs = read_pairs(repo, project_id)
+    labelled, to_route = routing_records(pairs, judges, "order", counted, include_assisted=record.include_assisted)
+    references = {item.pair: item.reference for item in [*labelled, *to_route]}
+    sources = repo.pair_sources(project_id)
+    items = []
+    for pair in pairs:
+        meta, source_a, source_b = sources[pair.id]
+        a, b = model_of(meta, "a", source_a), model_of(meta, "b", source_b)
+        if a is None or b is None or a == b:
+            continue
+        signals = judge_signals(pair, judges, "order", counted)
+        judged = next((found.outcome for j in judges if (found := signals.get(j)) and found.outcome), None)
+        items.append(Labelled(a, b, references.get(str(pair.id)), judged))
+    return items
+
+
 def standings(found: list[Comparison], options: LeaderboardOptions) -> list[ModelRow]:
     """One row per model, best rating first."""
     ratings = bradley_terry(found, resamples=options.resamples, level=options.confidence, seed=options.seed)
@@ -93,6 +126,10 @@ def leaderboard(repo: Repository, project_id: int, options: LeaderboardOptions) 
     project = repo.project(project_id)
     found, left, judge = comparisons(repo, project_id, options)
     rows = standings(found, options)
+    if options.calibration is not None:
+        items = prediction_items(repo, project_id, options.calibration)
+        for row in rows:
+            row.ppi_win_rate = ppi_win_rate(items, row.model, options.baseline, delta=options.delta)
     if options.baseline is not None and options.baseline not in {row.model for row in rows}:
         known = ", ".join(row.model for row in rows) or "none"
         raise ValueError(f"--baseline: {options.baseline!r} is in no comparison (models: {known})")
@@ -106,6 +143,7 @@ def leaderboard(repo: Repository, project_id: int, options: LeaderboardOptions) 
         left_out=left,
         resamples=options.resamples,
         confidence=options.confidence,
+        calibration=options.calibration,
         models=rows,
         pairs=[PairRow(a=p.a, b=p.b, win=p.win, lose=p.lose, tie=p.tie) for p in pair_counts(found, order)],
     )

@@ -185,3 +185,35 @@ def test_cli_and_api_print_the_leaderboard_json(api: Api, home: Path, pandalm_di
     assert served.status_code == 200 and table(served.json()) == PUBLISHED["pandalm-7b"]
     bad = api.client.get(f"/projects/{pid}/leaderboard", params={"source": "judge"}, headers=api.auth())
     assert bad.status_code == 422 and "--judge" in bad.json()["error"]["message"]
+
+
+def test_prediction_powered_win_rates_with_a_routing_calibration(store: Store, pandalm_dir: Path) -> None:
+    """Half of PandaLM keeps its human labels; PandaLM-7B labels every pair; PPI++ corrects it with the half."""
+    from server.imports.pandalm import read_pandalm
+    from server.routing.service import CalibrateRequest, calibrate_project
+
+    rows = []
+    for location, row in read_pandalm(pandalm_dir):
+        kept = int(row["id"]) % 2 == 0
+        rows.append((location, row if kept else {**row, "labels": {}}))
+    import_rows(store, rows, project="pandalm")
+    with store.read() as session:
+        pid = Repository(session).project_by_name("pandalm").id
+    record = calibrate_project(store, pid, CalibrateRequest(judges=["pandalm-7b"], alpha=0.3, delta=0.1))
+    board = board_of(store, calibration=int(record.calibration), resamples=0)
+    humans_only = board_of(store, resamples=0)  # the labelled half alone
+    assert board.calibration == int(record.calibration) and humans_only.comparisons == board.comparisons
+    full = {  # each model's human win rate over all 999 pairs, which the half-labelled store cannot see
+        LLAMA: (281 + 37 / 2) / 421,
+    }
+    for row in board.models:
+        rate = row.ppi_win_rate
+        assert rate is not None and rate.n_human == row.comparisons
+        assert (
+            rate.n_human + rate.n_unlabelled
+            == {LLAMA: 421, BLOOM: 407, CEREBRAS: 392, OPT: 386, PYTHIA: 392}[row.model]
+        )
+        assert rate.ppi.low < rate.ppi.estimate < rate.ppi.high
+        assert rate.ppi.high - rate.ppi.low < rate.human.high - rate.human.low  # the judge's labels narrow it
+    llama = board.models[0].ppi_win_rate
+    assert board.models[0].model == LLAMA and llama.ppi.low < full[LLAMA] < llama.ppi.high

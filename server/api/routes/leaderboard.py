@@ -34,6 +34,8 @@ def leaderboard(
     resamples: Annotated[int, Query(ge=0, le=2_000, description="Bootstrap resamples of the ratings.")] = 1000,
     confidence: Annotated[float, Query(gt=0.5, lt=1, description="Coverage of the intervals.")] = 0.95,
     seed: Annotated[int, Query(description="Seed of the bootstrap.")] = 0,
+    calibration: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="Add PPI++ win rates.")] = None,
+    delta: Annotated[float, Query(gt=0, lt=1, description="PPI intervals at level 1−δ.")] = 0.1,
 ) -> Leaderboard:
     """Per pair of models (win, lose, tie); per model a Bradley–Terry rating with its interval and win rates."""
     repo = Repository(session)
@@ -46,6 +48,8 @@ def leaderboard(
         resamples=resamples,
         confidence=confidence,
         seed=seed,
+        calibration=calibration,
+        delta=delta,
     )
     try:
         return project_leaderboard(repo, project_id, options)
