@@ -80,3 +80,16 @@ def test_length_controlled_win_rate_takes_away_what_length_won() -> None:
 def test_undefined_rates_are_none() -> None:
     assert lc_win_rate(three_models(), "A", baseline="A") is None
     assert lc_win_rate(times(2, "x", "y", "a"), "x") == 1.0  # never lost: nothing to regress
+
+
+def test_ppi_win_rate_with_a_perfect_judge_is_its_rate_and_narrower_than_humans_alone() -> None:
+    from server.leaderboard.prediction import Labelled, ppi_win_rate
+
+    labelled = [Labelled("x", "y", o, o) for o in ["a"] * 6 + ["b"] * 3 + ["tie"]]
+    unlabelled = [Labelled("y", "x", None, o) for o in ["b"] * 60 + ["a"] * 30 + ["tie"] * 10]  # x on side b
+    rate = ppi_win_rate(labelled + unlabelled, "x", delta=0.1)
+    assert rate is not None and (rate.n_human, rate.n_unlabelled) == (10, 100)
+    assert rate.human.estimate == pytest.approx(0.65) and rate.judge == pytest.approx(0.65)
+    assert rate.ppi.estimate == pytest.approx(0.65, abs=1e-6)
+    assert rate.ppi.high - rate.ppi.low < (rate.human.high - rate.human.low) / 2
+    assert ppi_win_rate(labelled[:1] + unlabelled, "x") is None  # one human label: no interval
