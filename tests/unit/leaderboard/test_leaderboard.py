@@ -93,3 +93,14 @@ def test_ppi_win_rate_with_a_perfect_judge_is_its_rate_and_narrower_than_humans_
     assert rate.ppi.estimate == pytest.approx(0.65, abs=1e-6)
     assert rate.ppi.high - rate.ppi.low < (rate.human.high - rate.human.low) / 2
     assert ppi_win_rate(labelled[:1] + unlabelled, "x") is None  # one human label: no interval
+
+
+def test_import_rows_name_models_only_for_a_pair() -> None:
+    from pydantic import ValidationError
+
+    from server.imports.schema import ImportRow
+
+    row = ImportRow.model_validate({"prompt": "Hi", "response_a": "Yo", "response_b": "Hey", "model_b": "m2"})
+    assert row.models() == {"b": "m2"}
+    with pytest.raises(ValidationError, match="model_a and model_b name the models of a pair"):
+        ImportRow.model_validate({"prompt": "Hi", "model_a": "m1"})
