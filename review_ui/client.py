@@ -154,6 +154,11 @@ class Client:
         params = {k: v for k, v in {"rubric": rubric, "criterion": criterion}.items() if v}
         return self._json("GET", f"/projects/{project_id}/agreement", params=params)
 
+    def leaderboard(self, project_id: int, source: str = "humans", judge: str | None = None) -> dict[str, Any]:
+        """Model comparisons from the project's labels (``GET /projects/{id}/leaderboard``)."""
+        params = {"source": source, "resamples": 200} | ({"judge": judge} if judge else {})
+        return self._json("GET", f"/projects/{project_id}/leaderboard", params=params)
+
     def routing(self, project_id: int) -> dict[str, Any]:
         """The project's current certified routing (``GET /projects/{id}/routing``)."""
         return self._json("GET", f"/projects/{project_id}/routing")

@@ -18,7 +18,19 @@ from fastapi import Depends, FastAPI
 from server.api import errors
 from server.api.body_limit import BodyLimit
 from server.api.rate_limits import RateLimits
-from server.api.routes import agreement, exports, health, jobs, members, projects, review, routing, rubrics, tokens
+from server.api.routes import (
+    agreement,
+    exports,
+    health,
+    jobs,
+    leaderboard,
+    members,
+    projects,
+    review,
+    routing,
+    rubrics,
+    tokens,
+)
 from server.api.storable import storable_text
 from server.jobs import BackgroundWorker, Worker
 from server.llm import make_backend
@@ -35,6 +47,7 @@ ROUTERS = (
     jobs.router,
     rubrics.router,
     agreement.router,
+    leaderboard.router,
     routing.router,
 )
 

@@ -6,6 +6,9 @@
 - anchoring: reviewers' agreement with the judge in assisted vs blind mode;
 - hotspots: the pairs people split on, or judges disagree with them about;
 - rubric versions: the judge metrics for each rubric version judges were run with, side by side;
+- models (once pairs name the models that wrote them): the leaderboard from the reviewers' labels —
+  Bradley–Terry rating with its interval, win rate and length-controlled win rate, and (win, lose, tie)
+  per pair of models (``GET /projects/{id}/leaderboard``);
 - routing (once the project is routed): coverage per judge, the certified bound, human labels saved, and
   the audit of accepted judge labels (``GET /projects/{id}/routing`` and the report's ``audit``).
 
@@ -191,6 +194,32 @@ def versions_section(report: dict[str, Any]) -> None:
         column.altair_chart(charts.version_lines(data, metric, judges), width="stretch")
 
 
+def models_section(board: dict[str, Any]) -> None:
+    """The leaderboard from the reviewers' labels; nothing when no pair names its models."""
+    if not board.get("comparisons"):
+        return
+    st.subheader("Models")
+    st.caption(
+        f"{board['comparisons']} pairs labelled by reviewers (adjudication, else strict majority), as the export "
+        "reads them. Rating: Bradley–Terry log-strength with its bootstrap interval; win rates count a tie as "
+        "half; LC is AlpacaEval 2's length-controlled win rate (what it would be at equal lengths)."
+    )
+    rows = [
+        {
+            "model": row["model"],
+            "rating": round(row["rating"], 3),
+            "interval": "—" if not row["rating_ci"] else f"{row['rating_ci'][0]:+.2f} … {row['rating_ci'][1]:+.2f}",
+            "win rate": None if row["win_rate"] is None else round(row["win_rate"], 3),
+            "LC win rate": None if row["lc_win_rate"] is None else round(row["lc_win_rate"], 3),
+            "pairs": row["comparisons"],
+        }
+        for row in board["models"]
+    ]
+    st.dataframe(rows, hide_index=True, width="stretch")
+    with st.expander("(win, lose, tie) per pair of models"):
+        st.dataframe(board["pairs"], hide_index=True, width="stretch")
+
+
 def routing_section(status: dict[str, Any], report: dict[str, Any]) -> None:
     """Certified routing: what the judges may label alone, what it saves, and whether audits bear it out."""
     calibration = status.get("calibration")
@@ -250,6 +279,10 @@ def main() -> None:
     anchoring_section(report)
     hotspot_section(report)
     versions_section(report)
+    try:
+        models_section(client().leaderboard(current["id"]))
+    except ApiError as exc:
+        show_error(exc, "Models")
     try:
         routing_section(client().routing(current["id"]), report)
     except ApiError as exc:

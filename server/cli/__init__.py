@@ -18,6 +18,7 @@ rubricate agreement --project P [--rubric NAME@VER] [--criterion C]   judges and
 rubricate calibrate --project P --judge M [--judge M2 …] --alpha A --delta D   certify judge thresholds
 rubricate route --project P --calibration ID [--decisions FILE]   accept certified judge labels, escalate the rest
 rubricate estimate --project P --calibration ID   outcome shares with PPI++ intervals
+rubricate leaderboard --project P [--source humans|judge|certified] [--judge M] [--baseline M]   model comparisons
 rubricate serve [--workers N]        the API (OpenAPI at /docs); N processes need PostgreSQL
 rubricate ui                         the Streamlit review screens
 """
@@ -33,6 +34,7 @@ import typer
 from server.cli import agreement as agreement_cli
 from server.cli import export as export_cli
 from server.cli import jobs as jobs_cli
+from server.cli import leaderboard as leaderboard_cli
 from server.cli import model as model_cli
 from server.cli import routing as routing_cli
 from server.cli import rubric as rubric_cli
@@ -57,6 +59,7 @@ app.add_typer(worker_cli.job_app, name="job")
 app.command("calibrate")(routing_cli.calibrate)
 app.command("route")(routing_cli.route)
 app.command("estimate")(routing_cli.estimate)
+app.command("leaderboard")(leaderboard_cli.leaderboard)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 WORKER_HEALTHCHECK_S = 60  # uvicorn's 5 s kills a worker still importing the app on a busy machine, then respawns it

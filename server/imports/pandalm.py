@@ -3,7 +3,8 @@
 The folder holds `testset-v1.json` (999 pairs, three annotators each; 0 = tie, 1 = response1,
 2 = response2), `gpt-3.5-turbo-testset-v1.json` ("1", "2", "Tie", or "garbage" when the model's
 output could not be read) and `pandalm-7b-testset-v1.json` (0/1/2). A prompt is the instruction
-plus its input. Unreadable ("garbage") judge outputs become failed verdicts with their raw text.
+plus its input; `cmp_key` ("opt-7b_pythia-6.9b") names the models of response 1 and response 2.
+Unreadable ("garbage") judge outputs become failed verdicts with their raw text.
 """
 
 from __future__ import annotations
@@ -52,6 +53,16 @@ def prompt_text(item: dict[str, Any]) -> str:
     return f"{instruction}\n\n{extra}" if extra else instruction
 
 
+def cmp_models(cmp_key: Any) -> dict[str, str]:
+    """The models of response 1 and 2 from PandaLM's `cmp_key` (model names hold no `_`).
+
+    >>> cmp_models("opt-7b_pythia-6.9b"), cmp_models(None)
+    ({'model_a': 'opt-7b', 'model_b': 'pythia-6.9b'}, {})
+    """
+    parts = cmp_key.split("_") if isinstance(cmp_key, str) else []
+    return {"model_a": parts[0], "model_b": parts[1]} if len(parts) == 2 and all(parts) else {}
+
+
 def _verdict(judge: str, record: dict[str, Any], result_key: str, reason_key: str, ref_key: str) -> dict[str, Any]:
     result = record.get(result_key)
     verdict: dict[str, Any] = {
@@ -93,6 +104,7 @@ def read_pandalm(folder: Path) -> Iterator[tuple[str, dict[str, Any]]]:
                 "prompt": prompt_text(item),
                 "response_a": response_text(item["response1"]),
                 "response_b": response_text(item["response2"]),
+                **cmp_models(item.get("cmp_key")),
                 "labels": labels,
                 "verdicts": verdicts,
                 "meta": {"cmp_key": item.get("cmp_key"), "motivation_app": item.get("motivation_app")},

@@ -77,6 +77,12 @@ class ImportRow(BaseModel):
     response_a: str | None = None
     response_b: str | None = None
     reference: str | None = None
+    model_a: str | None = Field(
+        default=None, min_length=1, max_length=190, description="The model that wrote response_a (source model:NAME)."
+    )
+    model_b: str | None = Field(
+        default=None, min_length=1, max_length=190, description="The model that wrote response_b (source model:NAME)."
+    )
     labels: list[ImportLabel] = Field(default_factory=list)
     verdicts: list[ImportVerdict] = Field(default_factory=list)
     meta: dict[str, Any] = Field(default_factory=dict)
@@ -115,6 +121,8 @@ class ImportRow(BaseModel):
             raise ValueError("response_a and response_b come together (a pair) or not at all")
         if self.response_a is None and (self.labels or self.verdicts):
             raise ValueError("labels and verdicts need a pair of responses")
+        if self.response_a is None and (self.model_a or self.model_b):
+            raise ValueError("model_a and model_b name the models of a pair's responses: they need the pair")
         names = [label.annotator for label in self.labels]
         if len(names) != len(set(names)):
             raise ValueError("labels: one label per annotator")
@@ -123,6 +131,14 @@ class ImportRow(BaseModel):
     @property
     def is_chat(self) -> bool:
         return not isinstance(self.prompt, str)
+
+    def models(self) -> dict[str, str]:
+        """The pair's models by side, for the pair's meta (only the sides the row names).
+
+        >>> ImportRow(prompt="Hi", response_a="Yo", response_b="Hey", model_a="opt-7b").models()
+        {'a': 'opt-7b'}
+        """
+        return {side: name for side, name in (("a", self.model_a), ("b", self.model_b)) if name}
 
     def messages(self) -> list[dict[str, str]]:
         """The prompt as chat messages (a plain string is one user message)."""

@@ -90,10 +90,11 @@ class _Importer:
             self.summary.prompts += 1
         return self.prompts[key]
 
-    def response(self, prompt: Prompt, text: str) -> Response:
+    def response(self, prompt: Prompt, text: str, model: str | None) -> Response:
         key = (prompt.id, digest(text))
         if key not in self.responses:
-            self.responses[key] = self.repo.add_response(prompt.id, text, source="import")
+            source = f"model:{model}" if model else "import"
+            self.responses[key] = self.repo.add_response(prompt.id, text, source=source)
             self.summary.responses += 1
         return self.responses[key]
 
@@ -119,13 +120,16 @@ class _Importer:
         prompt = self.prompt(row)
         if row.response_a is None or row.response_b is None:
             return
-        a, b = self.response(prompt, row.response_a), self.response(prompt, row.response_b)
+        a, b = self.response(prompt, row.response_a, row.model_a), self.response(prompt, row.response_b, row.model_b)
         key = "import:" + (row.id or digest([prompt.content_hash, a.content_hash, b.content_hash]))
         pair = self.pairs.get(key)
         if pair is not None and (pair.prompt_id, pair.response_a_id, pair.response_b_id) != (prompt.id, a.id, b.id):
             raise ImportFailed(f"{location}: id {row.id!r} is pair {pair.id}, which has another prompt or responses")
         if pair is None:
-            pair = self.pairs[key] = self.repo.add_pair(self.project.id, prompt.id, a, b, key=key, meta=row.meta)
+            # One response per text: a text two models wrote keeps the first one's source, so the pair
+            # itself records which model wrote each side (what the leaderboard reads first).
+            meta = row.meta | ({"models": row.models()} if row.models() else {})
+            pair = self.pairs[key] = self.repo.add_pair(self.project.id, prompt.id, a, b, key=key, meta=meta)
             self.summary.pairs += 1
         for label in row.labels:
             annotator = self.annotator(label.annotator)

@@ -24,8 +24,8 @@ from server.agreement.models import AgreementReport, ReportOptions
 from server.agreement.stored import Computed, compute, find, keep, report_params
 from server.jobs.runner import ItemOutcome, JobResult, run_job
 from server.storage import Repository, Store
+from server.storage.records import Project
 from server.storage.repos.annotators import Person
-from server.storage.tables import Project
 
 
 @dataclass

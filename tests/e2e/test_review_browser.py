@@ -64,5 +64,6 @@ def test_author_opens_the_dashboard(browser: Browser, ui_url: str, stack: Review
     expect(page.get_by_role("heading", name="Review · pandalm")).to_be_visible(timeout=30_000)
     page.get_by_role("link", name="Dashboard").click()
     expect(page.get_by_role("heading", name="Dashboard · pandalm")).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("heading", name="Models")).to_be_visible(timeout=60_000)  # PandaLM's five, from cmp_key
     screenshot(page, "dashboard.png")
     page.close()

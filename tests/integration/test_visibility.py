@@ -49,6 +49,8 @@ def world(api: Api) -> dict[str, Any]:
             "prompt": f"Q{i}?",
             "response_a": f"A{i}",
             "response_b": f"B{i}",
+            "model_a": "m1",
+            "model_b": "m2",
             "labels": {"ext1": "a", "ext2": "b" if i % 2 else "a"},
             "verdicts": [{"judge": "gpt-x", "outcome": "a", "order": "ab"}],
         }
@@ -71,7 +73,11 @@ def world(api: Api) -> dict[str, Any]:
 def test_readme_visibility_table_holds_for_every_route_and_role(api: Api, world: dict[str, Any]) -> None:
     table = readme_table()
     assert len(table) >= 13
-    params = {"agreement": {"resamples": 0, "hotspots": 1000}, "compare": {"old": "hhh@1.0.0", "new": "hhh@1.0.1"}}
+    params = {
+        "agreement": {"resamples": 0, "hotspots": 1000},
+        "leaderboard": {"resamples": 0},
+        "compare": {"old": "hhh@1.0.0", "new": "hhh@1.0.1"},
+    }
     walked = 0
     for method, template, cells in table:
         url = template.format(**{k: world[k] for k in ("project", "pair", "job")})
@@ -95,3 +101,13 @@ def test_reviewer_cannot_list_hotspots_with_every_ranking(api: Api, world: dict[
     url = f"/projects/{world['project']}/agreement?resamples=0&hotspots=1000"
     assert api.client.get(url, headers=reviewer).status_code == 403
     assert api.client.get(url, headers=api.auth(world["tokens"]["viewer"])).json()["hotspots"]
+
+
+def test_reviewer_cannot_read_the_leaderboard_built_from_labels(api: Api, world: dict[str, Any]) -> None:
+    """Model win counts are labels summed up: a reviewer would learn how others ranked the pairs."""
+    url = f"/projects/{world['project']}/leaderboard?resamples=0"
+    assert api.client.get(url, headers=api.auth(world["tokens"]["reviewer"])).status_code == 403
+    board = api.client.get(url, headers=api.auth(world["tokens"]["viewer"])).json()
+    # six pairs m1 vs m2: the three even ones a,a → a (the first also adjudicated a); the odd ones a,b → no majority
+    assert board["pairs"] == [{"a": "m1", "b": "m2", "win": 3, "lose": 0, "tie": 0}]
+    assert board["left_out"]["unlabelled"] == 3

@@ -231,6 +231,17 @@ class Pairs(UnitOfWork):
         self.session.flush()
         return records.Pair.of(row)
 
+    def pair_sources(self, project_id: int) -> dict[int, tuple[dict[str, Any], str, str]]:
+        """Pair id → (the pair's meta, source of response a, source of response b), for every pair of a project."""
+        a, b = aliased(Response), aliased(Response)
+        rows = self.session.execute(
+            select(Pair.id, Pair.meta, a.source, b.source)
+            .join(a, Pair.response_a_id == a.id)
+            .join(b, Pair.response_b_id == b.id)
+            .where(Pair.project_id == project_id)
+        )
+        return {pair_id: (dict(meta or {}), source_a, source_b) for pair_id, meta, source_a, source_b in rows}
+
     def response_lengths(self, pairs: Sequence[records.Pair]) -> dict[int, tuple[int, int]]:
         """Characters in each pair's two responses (pair id → (a, b)), counted by the database."""
         ids = {p.response_a_id for p in pairs} | {p.response_b_id for p in pairs}
