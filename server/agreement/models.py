@@ -277,6 +277,39 @@ class RubricVersionRow(BaseModel):
     judges: list[VersionJudge]
 
 
+class Acceptance(BaseModel):
+    """One reviewer's (or everyone's) acceptance of the shown suggestion, against blind agreement."""
+
+    annotator: str | None = Field(description="None: every reviewer pooled.")
+    counts: dict[str, int] = Field(description="assisted / blind rankings that had a suggestion to compare with.")
+    acceptance: Estimate = Field(description="Share of assisted rankings equal to the suggestion shown.")
+    blind_agreement: Estimate = Field(description="Share of blind rankings equal to the suggestion not shown.")
+    excess: Estimate = Field(description="acceptance − blind agreement.")
+    rubber_stamp: bool = Field(description="The excess interval lies wholly above 0.")
+    seconds_accepting: float | None = Field(description="Median time on item, assisted rankings that accepted.")
+    seconds_overriding: float | None = Field(description="Median time on item, assisted rankings that overrode.")
+    n_accepting: int
+    n_overriding: int
+
+
+class TaxonomyRow(BaseModel):
+    """Skips and adjudications by reason under one rubric version (None: no rubric)."""
+
+    rubric: str | None
+    assignments: int = Field(description="Assignments made under this version (the rates' denominator).")
+    skips: dict[str, int]
+    adjudications: dict[str, int]
+    rates: dict[str, float | None] = Field(description="(skips + adjudications) of a reason per assignment.")
+
+
+class ReviewSignals(BaseModel):
+    overall: Acceptance | None
+    per_annotator: list[Acceptance]
+    rubber_stamping: list[str] = Field(description="Reviewers flagged (their excess interval is above 0).")
+    taxonomy: dict[str, int] = Field(description="Skips and adjudications together, by reason.")
+    by_rubric: list[TaxonomyRow] = Field(description="Per rubric version, oldest first (by semver).")
+
+
 class AgreementReport(BaseModel):
     """`GET /projects/{id}/agreement` and `rubricate agreement --json`."""
 
@@ -295,6 +328,9 @@ class AgreementReport(BaseModel):
     rubric_versions: list[RubricVersionRow]
     audit: list[AuditAgreement] = Field(
         default_factory=list, description="certified routing: per calibration routed, agreement on audited pairs"
+    )
+    review_signals: ReviewSignals | None = Field(
+        default=None, description="acceptance of the judge's suggestions, rubber-stamping, skip/adjudication taxonomy"
     )
 
 

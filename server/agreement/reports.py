@@ -80,6 +80,7 @@ from server.agreement.models import (
     VersionJudge,
     number,
 )
+from server.agreement.review_signals import stored_signals
 from server.labels import RubricVersionRef, counted_versions
 from server.routing.audit import project_audit
 from server.rubric_registry import resolve
@@ -178,7 +179,10 @@ def agreement_report(
     rubric = _resolve(repo, options.rubric) if options.rubric else None
     project = load_project(repo, project_id, options.criterion, progress)
     found = report(project, options, rubric)
-    return found.model_copy(update={"audit": project_audit(repo.session, project_id, project.pairs)})  # routing
+    overall = Project(project.id, project.name, project.pairs, None).items(None)  # assisted mode shows the overall
+    signals = stored_signals(repo, project_id, overall, counted_versions(project.verdicts), options.bootstrap)
+    audit = project_audit(repo.session, project_id, project.pairs)  # routing
+    return found.model_copy(update={"audit": audit, "review_signals": signals})
 
 
 def _version_row(
