@@ -147,24 +147,19 @@ class Deidentifier:
         spans = self.spans(text)
         if not spans:
             return text
-
-        for span in spans:  # number in reading order (the anonymizer rewrites from the end)
+        # One entity type per span: the anonymizer merges same-type findings with only whitespace between
+        # ("a@b.org c@d.org" would become one), so each span gets its own type and its placeholder up front.
+        tagged, operators = [], {}
+        for number, span in enumerate(spans):  # numbered in reading order
             kind = PLACEHOLDER[span.entity_type]
             key = (kind, canonical(kind, text[span.start : span.end]))
             if key not in numbers:
-                numbers[key] = 1 + sum(1 for kind, _ in numbers if kind == key[0])
-
-        def placeholder(kind: str) -> Any:
-            def name(value: str) -> str:
-                counts[kind] += 1
-                return f"<{kind}_{numbers[(kind, canonical(kind, value))]}>"
-
-            return name
-
-        operators = {
-            entity: OperatorConfig("custom", {"lambda": placeholder(kind)}) for entity, kind in PLACEHOLDER.items()
-        }
-        return self.anonymizer.anonymize(text=text, analyzer_results=spans, operators=operators).text
+                numbers[key] = 1 + sum(1 for known, _ in numbers if known == kind)
+            tag = f"{kind}#{number}"
+            tagged.append(RecognizerResult(tag, span.start, span.end, span.score))
+            operators[tag] = OperatorConfig("replace", {"new_value": f"<{kind}_{numbers[key]}>"})
+            counts[kind] += 1
+        return self.anonymizer.anonymize(text=text, analyzer_results=tagged, operators=operators).text
 
     def row(self, row: ImportRow) -> tuple[ImportRow, Counter[str]]:
         """The row with every text field de-identified (prompt, responses, reference, rationales, meta)."""
