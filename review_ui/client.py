@@ -143,9 +143,10 @@ class Client:
         """A pair in its stored order, with rankings and verdicts for authors and admins."""
         return self._json("GET", f"/pairs/{pair_id}")
 
-    def adjudicate(self, pair_id: int, outcome: str, note: str = "") -> dict[str, Any]:
-        """Set the final label of a pair (in the pair's stored order)."""
-        return self._json("POST", f"/pairs/{pair_id}/adjudication", json={"outcome": outcome, "note": note})
+    def adjudicate(self, pair_id: int, outcome: str, note: str = "", reason: str | None = None) -> dict[str, Any]:
+        """Set the final label of a pair (in the pair's stored order), with the taxonomy's reason if given."""
+        body = {"outcome": outcome, "note": note, "reason": reason}
+        return self._json("POST", f"/pairs/{pair_id}/adjudication", json=body)
 
     # --------------------------------------------------------------- agreement
 

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     model_dtype: Literal["auto", "bfloat16", "float32"] = Field(
         default="auto", description="The embedded vLLM model's dtype; auto picks it from the CPU."
     )
+    deidentify_names_model: str = Field(
+        default="en_core_web_lg",
+        description="spaCy pipeline (package or folder) for person names in `import --deidentify`; used only if "
+        "installed, else names are not replaced (no model is downloaded).",
+    )
 
     allowed_models: list[str] = Field(
         default_factory=list,

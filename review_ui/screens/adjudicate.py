@@ -16,6 +16,13 @@ from review_ui.client import ApiError
 from review_ui.safe_text import no_remote_images
 from review_ui.session import client, outcome_label, project, show_error
 
+ADJUDICATION_REASONS = {
+    "unclear_guideline": "Unclear guideline",
+    "ambiguous_item": "Ambiguous item",
+    "broken_item": "Broken item",
+    "other": "Other",
+}
+
 
 def dispute_rows(disputes: list[dict[str, Any]]) -> pd.DataFrame:
     """One table row per dispute, readable at a glance.
@@ -110,6 +117,14 @@ def adjudication_form(pair: dict[str, Any]) -> None:
             format_func=lambda o: {"a": "A", "b": "B", "tie": "Tie"}[o],
             key=f"final:{pair['id']}",
         )
+        reason = st.selectbox(
+            "What went wrong (the error taxonomy on the dashboard)",
+            list(ADJUDICATION_REASONS),
+            index=None,
+            format_func=ADJUDICATION_REASONS.get,
+            key=f"final_reason:{pair['id']}",
+            placeholder="none given: counts as other",
+        )
         note = st.text_area("Note", key=f"final_note:{pair['id']}", placeholder="Why this label (kept with it)")
         submitted = st.form_submit_button("Save final label", type="primary")
     if not submitted:
@@ -118,7 +133,7 @@ def adjudication_form(pair: dict[str, Any]) -> None:
         st.error("Choose A, B or Tie.")
         return
     try:
-        saved = client().adjudicate(pair["id"], outcome, note.strip())
+        saved = client().adjudicate(pair["id"], outcome, note.strip(), reason)
     except ApiError as exc:
         show_error(exc, "Saving the final label")
         return

@@ -4,6 +4,9 @@
 - judge vs humans: accuracy, macro precision/recall/F1 and kappa per judge (and per criterion);
 - judge bias: consistency across the two presentation orders, first-position wins, longer-response wins;
 - anchoring: reviewers' agreement with the judge in assisted vs blind mode;
+- the judge's suggestions: each reviewer's acceptance of the suggestion shown against their blind agreement
+  with it (rubber-stamping flagged), time on item accepting vs overriding, and skips and adjudications as
+  an error taxonomy per rubric version (``review_signals``; review_ui/signals_charts.py reshapes it);
 - hotspots: the pairs people split on, or judges disagree with them about;
 - rubric versions: the judge metrics for each rubric version judges were run with, side by side;
 - models (once pairs name the models that wrote them): the leaderboard from the reviewers' labels —
@@ -22,7 +25,7 @@ from typing import Any
 
 import streamlit as st
 
-from review_ui import charts
+from review_ui import charts, signals_charts
 from review_ui.client import ApiError
 from review_ui.safe_text import no_remote_images
 from review_ui.session import client, project, show_error
@@ -158,6 +161,59 @@ def anchoring_section(report: dict[str, Any]) -> None:
             st.dataframe(people, hide_index=True, width="stretch")
 
 
+def suggestions_section(report: dict[str, Any], confidence: float) -> None:
+    """How reviewers treat the judge's suggestion in assisted mode, and who seems to rubber-stamp it."""
+    signals = report.get("review_signals") or {}
+    overall = signals.get("overall")
+    if not overall:
+        return
+    st.subheader("Reviewers and the judge's suggestions")
+    st.caption(
+        "Acceptance: the share of assisted rankings that equal the suggestion shown. Blind agreement: the same "
+        "reviewer's agreement with that judge when it was not shown. Acceptance above blind agreement by more "
+        "than the interval allows is flagged as rubber-stamping."
+    )
+    columns = st.columns(4)
+    _metric(columns[0], "Acceptance (assisted)", overall.get("acceptance"), confidence)
+    _metric(columns[1], "Agreement (blind)", overall.get("blind_agreement"), confidence)
+    _metric(columns[2], "Acceptance − blind", overall.get("excess"), confidence)
+    accept, override = overall.get("seconds_accepting"), overall.get("seconds_overriding")
+    columns[3].metric(
+        "Median s: accept / override",
+        " / ".join("—" if s is None else f"{s:.0f}" for s in (accept, override)),
+        help="Time on item of assisted rankings that took the suggestion vs overrode it.",
+    )
+    flagged = signals.get("rubber_stamping") or []
+    if flagged:
+        st.warning(
+            no_remote_images(
+                "Possible rubber-stamping: " + ", ".join(flagged) + " accept the judge's suggestion more often than "
+                "their own blind rankings agree with it. Give them more blind items, or review their labels."
+            )
+        )
+    st.dataframe(signals_charts.acceptance_table(signals), hide_index=True, width="stretch")
+
+
+def taxonomy_section(report: dict[str, Any]) -> None:
+    """Skips and adjudications by reason, per rubric version: what to fix in the guideline or the data."""
+    signals = report.get("review_signals") or {}
+    totals = signals.get("taxonomy") or {}
+    if not any(totals.values()):
+        return
+    st.subheader("Error taxonomy: skips and adjudications")
+    st.caption(
+        "Why reviewers skipped items and why pairs needed a ruling, per rubric version (oldest first), per "
+        "assignment made under it. Adjudications with a free-text note only count as other."
+    )
+    columns = st.columns(len(signals_charts.CATEGORIES))
+    for column, (key, label) in zip(columns, signals_charts.CATEGORIES.items(), strict=True):
+        column.metric(label, totals.get(key, 0))
+    table = signals_charts.taxonomy_table(signals)
+    if table["rate"].notna().any():
+        st.altair_chart(signals_charts.taxonomy_chart(table), width="stretch")
+    st.dataframe(table, hide_index=True, width="stretch")
+
+
 def hotspot_section(report: dict[str, Any]) -> None:
     hotspots = report.get("hotspots") or []
     if not hotspots:
@@ -277,6 +333,8 @@ def main() -> None:
     judge_section(report)
     bias_section(report)
     anchoring_section(report)
+    suggestions_section(report, confidence)
+    taxonomy_section(report)
     hotspot_section(report)
     versions_section(report)
     try:

@@ -12,74 +12,16 @@ value and a twin ``_ci`` field. How intervals are drawn is one :class:`Bootstrap
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from rubrics.outcomes import Outcome
-from server.agreement.metrics import Interval, bootstrap
+from server.agreement.estimate import Bootstrap, Estimate, number  # noqa: F401  (number: re-exported)
 from server.routing.audit import AuditAgreement
 
 METRICS = ("accuracy", "macro_precision", "macro_recall", "macro_f1", "cohen_kappa")
-
-
-def number(value: Any) -> float | None:
-    """A JSON number: None for None, nan and inf.
-
-    >>> number(np.float64(0.25)), number(float("nan")), number(None)
-    (0.25, None, None)
-    """
-    if value is None:
-        return None
-    value = float(value)
-    return value if np.isfinite(value) else None
-
-
-class Estimate(BaseModel):
-    """A figure and its percentile bootstrap interval (``low``/``high`` None: no interval was drawn)."""
-
-    model_config = ConfigDict(frozen=True)
-    value: float | None
-    low: float | None = None
-    high: float | None = None
-
-    @classmethod
-    def of(cls, value: Any, interval: Interval | None) -> Estimate:
-        """A value (nan/inf become None) with an interval from :func:`server.agreement.metrics.bootstrap`."""
-        if interval is None:
-            return cls(value=number(value))
-        return cls(value=number(value), low=interval.low, high=interval.high)
-
-    @property
-    def interval(self) -> tuple[float, float] | None:
-        return None if self.low is None or self.high is None else (self.low, self.high)
-
-
-class Bootstrap(BaseModel):
-    """How intervals are drawn: resamples over pairs, coverage and seed (one value, passed around).
-
-    >>> import numpy as np
-    >>> features = np.array([[1.0, 1.0]] * 8 + [[0.0, 1.0]] * 2)
-    >>> [e.value for e in Bootstrap(resamples=0).estimates(features, lambda s: s[:, 0] / s[:, 1])]
-    [0.8]
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    resamples: int = Field(default=1000, ge=0, le=20_000, description="Bootstrap resamples (0: no intervals).")
-    confidence: float = Field(default=0.95, gt=0.5, lt=1, description="Coverage of the intervals.")
-    seed: int = Field(default=0, description="Seed of the bootstrap.")
-
-    def intervals(self, features: np.ndarray, statistic: Callable[[np.ndarray], np.ndarray]) -> list[Interval | None]:
-        """:func:`server.agreement.metrics.bootstrap` under these settings."""
-        return bootstrap(features, statistic, resamples=self.resamples, confidence=self.confidence, seed=self.seed)
-
-    def estimates(self, features: np.ndarray, statistic: Callable[[np.ndarray], np.ndarray]) -> list[Estimate]:
-        """The statistic over all items with its interval, one :class:`Estimate` per statistic column."""
-        point = np.asarray(statistic(features.sum(axis=0, keepdims=True)), dtype=float).reshape(-1)
-        return [Estimate.of(v, i) for v, i in zip(point, self.intervals(features, statistic), strict=True)]
 
 
 class ReportOptions(BaseModel):
@@ -305,6 +247,39 @@ class StoredRef(BaseModel):
     refresh: str | None = None
 
 
+class Acceptance(BaseModel):
+    """One reviewer's (or everyone's) acceptance of the shown suggestion, against blind agreement."""
+
+    annotator: str | None = Field(description="None: every reviewer pooled.")
+    counts: dict[str, int] = Field(description="assisted / blind rankings that had a suggestion to compare with.")
+    acceptance: Estimate = Field(description="Share of assisted rankings equal to the suggestion shown.")
+    blind_agreement: Estimate = Field(description="Share of blind rankings equal to the suggestion not shown.")
+    excess: Estimate = Field(description="acceptance − blind agreement.")
+    rubber_stamp: bool = Field(description="The excess interval lies wholly above 0.")
+    seconds_accepting: float | None = Field(description="Median time on item, assisted rankings that accepted.")
+    seconds_overriding: float | None = Field(description="Median time on item, assisted rankings that overrode.")
+    n_accepting: int
+    n_overriding: int
+
+
+class TaxonomyRow(BaseModel):
+    """Skips and adjudications by reason under one rubric version (None: no rubric)."""
+
+    rubric: str | None
+    assignments: int = Field(description="Assignments made under this version (the rates' denominator).")
+    skips: dict[str, int]
+    adjudications: dict[str, int]
+    rates: dict[str, float | None] = Field(description="(skips + adjudications) of a reason per assignment.")
+
+
+class ReviewSignals(BaseModel):
+    overall: Acceptance | None
+    per_annotator: list[Acceptance]
+    rubber_stamping: list[str] = Field(description="Reviewers flagged (their excess interval is above 0).")
+    taxonomy: dict[str, int] = Field(description="Skips and adjudications together, by reason.")
+    by_rubric: list[TaxonomyRow] = Field(description="Per rubric version, oldest first (by semver).")
+
+
 class AgreementReport(BaseModel):
     """`GET /projects/{id}/agreement` and `rubricate agreement --json`."""
 
@@ -328,6 +303,9 @@ class AgreementReport(BaseModel):
         default_factory=list, description="pointwise scores: each judge against people, per criterion (ordinal)"
     )
     stored: StoredRef | None = Field(default=None, description="The stored computation this report was served from.")
+    review_signals: ReviewSignals | None = Field(
+        default=None, description="acceptance of the judge's suggestions, rubber-stamping, skip/adjudication taxonomy"
+    )
 
 
 class Scores(BaseModel):

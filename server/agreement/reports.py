@@ -81,6 +81,7 @@ from server.agreement.models import (
     number,
 )
 from server.agreement.pointwise import pointwise_agreement
+from server.agreement.review_signals import stored_signals
 from server.labels import RubricVersionRef, counted_versions
 from server.routing.audit import project_audit
 from server.rubric_registry import resolve
@@ -200,10 +201,13 @@ def read_project(
 def finish_report(repo: Repository, project: Project, options: ReportOptions, rubric: Version) -> AgreementReport:
     """:func:`report` over labels already read, with the project's routing audit."""
     found = report(project, options, rubric)
+    overall = Project(project.id, project.name, project.pairs, None).items(None)  # assisted mode shows the overall
+    signals = stored_signals(repo, project.id, overall, counted_versions(project.verdicts), options.bootstrap)
     return found.model_copy(
         update={
             "audit": project_audit(repo.session, project.id, project.pairs),  # routing
             "pointwise": pointwise_agreement(repo, project.id, options.rubric, options.bootstrap),
+            "review_signals": signals,
         }
     )
 

@@ -62,6 +62,11 @@ class ImportRequest(Body):
         description="Admins only: the rows' label names are existing accounts. Otherwise every label belongs to "
         "an import-only annotator `<project>/<name>` (no token).",
     )
+    deidentify: bool = Field(
+        default=False,
+        description="Replace personal data (e-mails, phones, cards, IBANs, IPs, URLs with paths, names where a "
+        "spaCy pipeline is installed) by typed placeholders like `<EMAIL_1>` before anything is stored.",
+    )
 
 
 class RankingPublic(BaseModel):

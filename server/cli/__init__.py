@@ -112,11 +112,24 @@ def import_(
             help="Label names are existing accounts (default: import-only annotators PROJECT/NAME, no token).",
         ),
     ] = False,
+    deidentify: Annotated[
+        bool,
+        typer.Option(
+            "--deidentify",
+            help="Replace e-mails, phones, card numbers, IBANs, IPs, URLs with paths (and person names where a "
+            "spaCy pipeline is installed) by placeholders like <EMAIL_1> before storing anything.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Import data, validated whole before a row is written; a re-run of the same data adds nothing."""
     with user_errors():
         mapping = parse_mapping(map_ or [])
+        scrub = None
+        if deidentify:  # Presidio and spaCy load only when asked for (seconds of imports)
+            from server.imports.deidentify import deidentifier
+
+            scrub = deidentifier(settings().deidentify_names_model)
         with progress_bar(f"importing {path.name}", not as_json) as update:
             summary = import_path(
                 store(),
@@ -127,13 +140,17 @@ def import_(
                 skip_invalid=skip_invalid,
                 progress=update,
                 labels_as_accounts=labels_as_accounts,
+                deidentify=scrub,
             )
 
     def text() -> None:
         for line in summary.skipped_rows:
             out.print(f"skipped {line}", markup=False)
-        counts = summary.model_dump(exclude={"project", "skipped_rows"})
+        counts = summary.model_dump(exclude={"project", "skipped_rows", "deidentified", "replaced"})
         out.print(f"project {summary.project}: added " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        if summary.deidentified:
+            found = ", ".join(f"{k} {v}" for k, v in summary.replaced.items()) or "nothing"
+            out.print(f"de-identified: replaced {found}")
 
     emit(summary.model_dump(exclude={"skipped_rows", "failed_verdicts"}) if as_json else summary, as_json, text)
 

@@ -17,6 +17,7 @@ from rich.table import Table
 from server.agreement.models import AgreementReport, CompareReport, Estimate, ReportOptions
 from server.agreement.reports import compare_report
 from server.cli.common import emit, fail, out, progress_bar, store, user_errors
+from server.cli.review_signals import print_signals
 from server.jobs.agreement import served_report
 from server.storage import Repository
 
@@ -86,6 +87,7 @@ def print_report(report: AgreementReport) -> None:
     _print_judges(report)
     _print_bias(report)
     _print_anchoring(report)
+    print_signals(report, _table)
     _print_annotators(report)
     _print_versions(report)
     _print_hotspots(report)

@@ -159,4 +159,8 @@ class ImportSummary(BaseModel):
     annotators: int = 0
     skipped: int = 0
     failed_verdicts: int = 0
+    deidentified: bool = False
+    replaced: dict[str, int] = Field(
+        default_factory=dict, description="De-identification: placeholders written, by type (EMAIL, PHONE, …)."
+    )
     skipped_rows: list[str] = Field(default_factory=list)

@@ -16,9 +16,10 @@ other texts is an error, not a merge.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -29,6 +30,9 @@ from server.storage import Repository, Store
 from server.storage.records import Project, Prompt, Response
 from server.storage.repos.annotators import Person
 from server.storage.repository import digest
+
+if TYPE_CHECKING:  # Presidio and spaCy take seconds to import: only `--deidentify` loads them
+    from server.imports.deidentify import Deidentifier
 
 
 def imported_name(project: str, name: str) -> str:
@@ -182,8 +186,12 @@ def import_rows(
     progress: Callable[[int, int], None] | None = None,
     origin: dict[str, Any] | None = None,
     labels_as_accounts: bool = False,
+    deidentify: Deidentifier | None = None,
 ) -> ImportSummary:
     """Validate (location, record) pairs, then store them in `project` (created if missing).
+
+    With `deidentify`, every row's texts are de-identified before anything is written, so the store
+    (rows and audit events alike) never holds the original text; the project records it.
 
     Every row is validated, and every row id checked against the project's pairs, before anything is
     written; then the rows are written in transactions of `IMPORT_BATCH` rows, so a large import
@@ -191,8 +199,11 @@ def import_rows(
     """
     rows, skipped = validate_rows(records, mapping or {}, skip_invalid=skip_invalid)
     summary = ImportSummary(project=project, skipped=len(skipped), skipped_rows=skipped)
+    if deidentify is not None:
+        rows = scrub_rows(rows, deidentify, summary)
     with store.write() as session:
         target = Repository(session, actor).get_or_create_project(project)
+        record_deidentification(Repository(session, actor), target, deidentify)
     with store.read() as session:
         check_ids(rows, Repository(session).pair_texts(target.id))
     importer: _Importer | None = None
@@ -214,6 +225,37 @@ def import_rows(
             after=summary.model_dump(exclude={"skipped_rows"}) | (origin or {}),
         )
     return summary
+
+
+def scrub_rows(
+    rows: list[tuple[str, ImportRow]], deidentify: Deidentifier, summary: ImportSummary
+) -> list[tuple[str, ImportRow]]:
+    """The rows de-identified; the summary counts the placeholders written by type."""
+    counts: Counter[str] = Counter()
+    clean = []
+    for location, row in rows:
+        scrubbed, found = deidentify.row(row)
+        clean.append((location, scrubbed))
+        counts.update(found)
+    summary.deidentified, summary.replaced = True, dict(sorted(counts.items()))
+    return clean
+
+
+def record_deidentification(repo: Repository, project: Project, deidentify: Deidentifier | None) -> None:
+    """Mark the project de-identified (and by which recognisers); refuse raw rows into a de-identified one.
+
+    `whole_project` is true when the first de-identified import found the project empty: then nothing
+    in it was ever stored un-de-identified.
+    """
+    marked = project.settings.get("deidentified")
+    if deidentify is None:
+        if marked:
+            raise ImportFailed(f"project {project.name!r} holds de-identified data: import into it with --deidentify")
+        return
+    whole = marked["whole_project"] if marked else repo.project_counts(project.id)["prompts"] == 0
+    used = sorted(set(deidentify.recognizers) | set(marked["recognizers"] if marked else []))
+    if marked != {"whole_project": whole, "recognizers": used}:
+        repo.update_project_settings(project, {"deidentified": {"whole_project": whole, "recognizers": used}})
 
 
 def check_ids(rows: list[tuple[str, ImportRow]], stored: dict[str, tuple[str, str, str]]) -> None:
@@ -239,6 +281,7 @@ def import_path(
     actor: Person | None = None,
     progress: Callable[[int, int], None] | None = None,
     labels_as_accounts: bool = False,
+    deidentify: Deidentifier | None = None,
 ) -> ImportSummary:
     """Import a file or folder (JSONL, CSV, Parquet, `datasets` folder, or a preset's folder).
 
@@ -256,4 +299,5 @@ def import_path(
         progress=progress,
         origin={"path": str(path), "preset": preset},
         labels_as_accounts=labels_as_accounts,
+        deidentify=deidentify,
     )

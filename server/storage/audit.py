@@ -59,7 +59,7 @@ AUDITED: dict[str, Rule] = {
     "scores": Rule("score", ("response_id", "annotator_id", "rubric_version_id", "criteria", "overall", "source")),
     "assignments": Rule("assignment", ("pair_id", "mode", "swapped", "rubric_version_id")),
     "rankings": Rule("ranking", ("pair_id", "outcome", "mode", "rubric_version_id", "source")),
-    "adjudications": Rule("adjudication", ("pair_id", "outcome", "note")),
+    "adjudications": Rule("adjudication", ("pair_id", "outcome", "note", "reason")),
     "jobs": Rule("job", ("kind", "params", "total"), {"create": "start"}),
     "job_errors": Rule("job", ("job_id", "item"), {"create": "error"}),
     # certified routing (server/routing/store.py)

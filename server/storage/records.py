@@ -192,6 +192,7 @@ class Adjudication(Record):
     annotator_id: int
     outcome: str
     note: str
+    reason: str | None
     created_at: datetime
 
 

@@ -264,6 +264,7 @@ class Adjudication(Base):
     annotator_id: Mapped[int] = mapped_column(ForeignKey("annotators.id"))
     outcome: Mapped[str] = mapped_column(String(4))
     note: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str | None] = mapped_column(String(40))  # the error taxonomy (server.review.SkipReason)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -30,7 +30,8 @@ def test_dashboard_with_every_part_filled(browser: Browser, tmp_path: Path) -> N
         with live_server(app) as api, streamlit_app(api, tmp_path) as ui:
             page = sign_in(browser, ui, token)  # viewers land on the dashboard
             expect(page.get_by_role("heading", name="Dashboard · demo")).to_be_visible(timeout=30_000)
-            for heading in ("Judge position and length bias", "Anchoring", "Hotspots", "By rubric version"):
+            headings = ("Judge position and length bias", "Anchoring", "Reviewers and the judge", "Error taxonomy")
+            for heading in (*headings, "Hotspots", "By rubric version"):
                 expect(page.get_by_role("heading", name=heading)).to_be_visible()
             screenshot(page, "dashboard-full.png")
             expect(page.locator(".vega-embed")).to_have_count(8)  # heatmap, judges ×2, bias ×2, anchoring, versions ×2

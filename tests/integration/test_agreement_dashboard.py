@@ -51,6 +51,8 @@ def test_dashboard_draws_every_part_of_the_report(tmp_path: Path, monkeypatch: p
                 "Judges against reviewers",
                 "Judge position and length bias",
                 "Anchoring: agreement with the judge, assisted vs blind",
+                "Reviewers and the judge's suggestions",
+                "Error taxonomy: skips and adjudications",
                 "Hotspots",
                 "By rubric version",
             ]
@@ -61,9 +63,14 @@ def test_dashboard_draws_every_part_of_the_report(tmp_path: Path, monkeypatch: p
             assert difference == charts.signed_text(j1["difference"]["value"])
             interval = charts.interval_text(charts.estimate_interval(j1, "difference"), signed=True)
             assert f"interval {interval}" in [c.value for c in ui.caption]
+            signals = report["review_signals"]
+            assert metrics["Acceptance (assisted)"] == f"{signals['overall']['acceptance']['value']:.3f}"
+            assert metrics["other"] == "1"  # the adjudicated pair, no reason given
             # heatmap, judge bars overall and per criterion, a bias chart per judge, anchoring, 2 by rubric version
             assert len(ui.get("vega_lite_chart")) == 1 + 2 + len(report["judge_bias"]) + 1 + 2
             tables = [t.value for t in ui.dataframe]
+            accepting = next(t for t in tables if "rubber-stamping" in t.columns)
+            assert list(accepting["reviewer"]) == [row["annotator"] for row in signals["per_annotator"]]
             hotspots = next(t for t in tables if "human votes" in t.columns)
             assert list(hotspots["pair"]) == [h["pair"] for h in report["hotspots"]]
             assert hotspots["human votes"].iloc[0] == charts.votes_text(report["hotspots"][0]["votes"])

@@ -32,9 +32,11 @@ def test_init_import_projects_round_trip(home: Path, pandalm_dir: Path) -> None:
         "verdicts": 1998,
         "annotators": 3,
         "skipped": 0,
+        "deidentified": False,
+        "replaced": {},
     }
     second = json.loads(rubricate("import", str(pandalm_dir), "--project", "pandalm", "--json", home=home).stdout)
-    assert {k: v for k, v in second.items() if k != "project"} == dict.fromkeys(
+    assert {k: v for k, v in second.items() if k not in ("project", "deidentified", "replaced")} == dict.fromkeys(
         ["prompts", "responses", "pairs", "rankings", "verdicts", "annotators", "skipped"], 0
     )
 

@@ -8,6 +8,7 @@ from server.api.deps import (
     CurrentUser,
     Heavy,
     ReadSession,
+    SettingsDep,
     StoreDep,
     check_project,
     check_within,
@@ -73,17 +74,25 @@ def get_project(project_id: Id, user: CurrentUser, session: ReadSession) -> Proj
     responses=error_responses(401, 403, 404, 413, 422, 429),
     dependencies=[Heavy],
 )
-def import_into(project_id: Id, body: ImportRequest, user: CurrentUser, store: StoreDep) -> ImportSummary:
+def import_into(
+    project_id: Id, body: ImportRequest, user: CurrentUser, store: StoreDep, settings: SettingsDep
+) -> ImportSummary:
     with store.read() as session:
         project = check_project(Repository(session), user, project_id, "author")
     if body.labels_as_accounts:
         require_role(user, "admin")
+    scrub = None
+    if body.deidentify:  # Presidio and spaCy load only when asked for
+        from server.imports.deidentify import deidentifier
+
+        scrub = deidentifier(settings.deidentify_names_model)
     return import_rows(
         store,
         [(f"rows[{i}]", row) for i, row in enumerate(body.rows)],
         project=project.name,
         actor=user,
         labels_as_accounts=body.labels_as_accounts,
+        deidentify=scrub,
     )
 
 

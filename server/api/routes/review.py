@@ -18,6 +18,7 @@ from server.api.limits import Id, Stamp
 from server.review import (
     RankingSubmission,
     ReviewSettings,
+    SkipReason,
     SkipSubmission,
     assisted_hint,
     disputes,
@@ -75,6 +76,10 @@ class AdjudicationBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     outcome: Outcome
     note: str = Field(default="", max_length=5000)
+    reason: SkipReason | None = Field(
+        default=None, description="Why the pair needed a ruling (the error taxonomy): unclear_guideline, "
+        "ambiguous_item, broken_item or other; none given counts as other.",
+    )
 
 
 class GoldBody(BaseModel):
@@ -198,8 +203,13 @@ def adjudicate(pair_id: Id, body: AdjudicationBody, user: CurrentUser, store: St
         repo = Repository(session, user)
         pair = repo.pair(pair_id)
         check_within(repo, user, pair.project_id, f"pair {pair_id}", "author")
-        adjudication = repo.set_adjudication(pair, user, body.outcome, body.note)
-        return {"pair_id": pair_id, "outcome": adjudication.outcome, "note": adjudication.note}
+        adjudication = repo.set_adjudication(pair, user, body.outcome, body.note, body.reason)
+        return {
+            "pair_id": pair_id,
+            "outcome": adjudication.outcome,
+            "note": adjudication.note,
+            "reason": adjudication.reason,
+        }
 
 
 @router.put("/pairs/{pair_id}/gold", responses=error_responses(401, 403, 404, 422))

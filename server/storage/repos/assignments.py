@@ -133,6 +133,15 @@ class Assignments(UnitOfWork):
         self.session.flush()
         return records.Assignment.of(assignment)
 
+    def assignment_reasons(self, project_id: int) -> list[tuple[str, str | None, int | None]]:
+        """Every assignment of a project as (status, skip reason, rubric version id): the review signals' input."""
+        rows = self.session.execute(
+            select(Assignment.status, Assignment.skip_reason, Assignment.rubric_version_id)
+            .where(Assignment.project_id == project_id)
+            .order_by(Assignment.id)
+        )
+        return [(status, reason, version) for status, reason, version in rows]
+
     def assignment_progress(self, project_id: int, annotator_id: int) -> dict[str, int]:
         rows = self.session.execute(
             select(Assignment.status, func.count())

@@ -208,16 +208,31 @@ class Labels(UnitOfWork):
         rows = self.session.scalars(select(Ranking).where(Ranking.project_id == project_id).order_by(Ranking.id))
         return [records.Ranking.of(r) for r in rows]
 
-    def set_adjudication(self, pair: records.Pair, annotator: Person, outcome: str, note: str) -> records.Adjudication:
+    def set_adjudication(
+        self, pair: records.Pair, annotator: Person, outcome: str, note: str, reason: str | None = None
+    ) -> records.Adjudication:
         existing = self.session.scalar(select(Adjudication).where(Adjudication.pair_id == pair.id))
         if existing:
             existing.outcome, existing.note, existing.annotator_id = outcome, note, annotator.id
+            existing.reason = reason
             adjudication = existing
         else:
-            adjudication = Adjudication(pair_id=pair.id, annotator_id=annotator.id, outcome=outcome, note=note)
+            adjudication = Adjudication(
+                pair_id=pair.id, annotator_id=annotator.id, outcome=outcome, note=note, reason=reason
+            )
             self.session.add(adjudication)
         self.session.flush()
         return records.Adjudication.of(adjudication)
+
+    def adjudication_reasons(self, project_id: int) -> list[tuple[int, str | None]]:
+        """(pair id, typed reason) of every adjudication in a project (null: none given)."""
+        rows = self.session.execute(
+            select(Adjudication.pair_id, Adjudication.reason)
+            .join(Pair, Pair.id == Adjudication.pair_id)
+            .where(Pair.project_id == project_id)
+            .order_by(Adjudication.id)
+        )
+        return [(pair_id, reason) for pair_id, reason in rows]
 
     def ranking_rows(self, pair_ids: Sequence[int]) -> list[Any]:
         """Rankings of these pairs in id order: pair, annotator name, outcome, criteria, rubric, mode, time."""

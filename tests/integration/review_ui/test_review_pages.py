@@ -221,11 +221,14 @@ def test_adjudication_sets_the_final_label(ui: AppTest, stack: ReviewStack) -> N
     assert sorted(shown_rankings["annotator"]) == sorted(r["annotator"] for r in pair["rankings"])
     assert len(ui.dataframe[2].value) == len(pair["verdicts"])
     ui.radio(key=f"final:{pair_id}").set_value("tie")
+    ui.selectbox(key=f"final_reason:{pair_id}").set_value("ambiguous_item")
     ui.text_area(key=f"final_note:{pair_id}").input("Both answers are equally wrong.")
     button(ui, "Save final label").click()
     ran(ui)
     assert texts(ui.success) == [f"Final label for pair {pair_id}: Tie."]
     assert stack.call("GET", f"/pairs/{pair_id}", "ada").json()["adjudication"] == "tie"
+    report = stack.call("GET", f"/projects/{stack.project_id}/agreement?resamples=0", "ada").json()
+    assert report["review_signals"]["taxonomy"]["ambiguous_item"] == 1  # the reason reached the error taxonomy
     again = stack.call("GET", f"/projects/{stack.project_id}/disputes?limit=5000", "ada").json()
     assert next(d for d in again if d["pair_id"] == pair_id)["adjudication"] == "tie"
 
