@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from judges.litellm_backend import LiteLLMBackend
 from server.settings import Settings
 from server.storage import Repository, Store
+
+if TYPE_CHECKING:  # litellm and instructor take seconds to import: only a process that calls a model pays
+    from judges.litellm_backend import LiteLLMBackend
 
 
 class StoreCache:
@@ -43,6 +45,8 @@ def make_backend(settings: Settings, store: Store, model: str | None = None) -> 
     may name is :func:`allowed_model`'s rule.
 
     """
+    from judges.litellm_backend import LiteLLMBackend
+
     name = model or settings.judge_model
     local = name.startswith(("hosted_vllm/", "openai/"))
     return LiteLLMBackend(
