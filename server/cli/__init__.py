@@ -33,21 +33,21 @@ import typer
 
 from server.cli import agreement as agreement_cli
 from server.cli import export as export_cli
+from server.cli import imports as imports_cli
 from server.cli import jobs as jobs_cli
 from server.cli import leaderboard as leaderboard_cli
 from server.cli import model as model_cli
 from server.cli import routing as routing_cli
 from server.cli import rubric as rubric_cli
 from server.cli import worker as worker_cli
-from server.cli.common import emit, fail, out, progress_bar, settings, store, user_errors
-from server.imports.readers import parse_mapping
-from server.imports.scores import import_score_file
-from server.imports.service import import_path
+from server.cli.common import JsonOpt, emit, fail, out, settings, store, user_errors
 from server.storage import Repository, open_store
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__, rich_markup_mode=None)
 annotator_app = typer.Typer(no_args_is_help=True, help="People and their tokens.")
 app.add_typer(annotator_app, name="annotator")
+app.command("import")(imports_cli.import_)
+app.command("import-scores")(imports_cli.import_scores)
 app.command("export")(export_cli.export)
 app.add_typer(model_cli.app, name="model")
 app.add_typer(agreement_cli.app, name="agreement")
@@ -61,7 +61,6 @@ app.command("route")(routing_cli.route)
 app.command("estimate")(routing_cli.estimate)
 app.command("leaderboard")(leaderboard_cli.leaderboard)
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 WORKER_HEALTHCHECK_S = 60  # uvicorn's 5 s kills a worker still importing the app on a busy machine, then respawns it
 
 
@@ -88,89 +87,6 @@ def init(
             out.print("an admin exists already; no new token made")
 
     emit(result, as_json, text)
-
-
-@app.command("import")
-def import_(
-    path: Annotated[
-        Path,
-        typer.Argument(help="File or folder: JSONL, CSV, Parquet, a datasets folder, or a preset's folder."),
-    ],
-    project: Annotated[str, typer.Option(help="Project to import into (created if missing).")],
-    preset: Annotated[str | None, typer.Option(help="pandalm | jsonl | csv | parquet | hf (default: guessed).")] = None,
-    map_: Annotated[
-        list[str] | None,
-        typer.Option("--map", help="FIELD=COLUMN, repeatable; e.g. prompt=question, labels.alice=col."),
-    ] = None,
-    skip_invalid: Annotated[
-        bool, typer.Option("--skip-invalid", help="Skip and report bad rows instead of aborting.")
-    ] = False,
-    labels_as_accounts: Annotated[
-        bool,
-        typer.Option(
-            "--labels-as-accounts",
-            help="Label names are existing accounts (default: import-only annotators PROJECT/NAME, no token).",
-        ),
-    ] = False,
-    deidentify: Annotated[
-        bool,
-        typer.Option(
-            "--deidentify",
-            help="Replace e-mails, phones, card numbers, IBANs, IPs, URLs with paths (and person names where a "
-            "spaCy pipeline is installed) by placeholders like <EMAIL_1> before storing anything.",
-        ),
-    ] = False,
-    as_json: JsonOpt = False,
-) -> None:
-    """Import data, validated whole before a row is written; a re-run of the same data adds nothing."""
-    with user_errors():
-        mapping = parse_mapping(map_ or [])
-        scrub = None
-        if deidentify:  # Presidio and spaCy load only when asked for (seconds of imports)
-            from server.imports.deidentify import deidentifier
-
-            scrub = deidentifier(settings().deidentify_names_model)
-        with progress_bar(f"importing {path.name}", not as_json) as update:
-            summary = import_path(
-                store(),
-                path,
-                project=project,
-                preset=preset,
-                mapping=mapping,
-                skip_invalid=skip_invalid,
-                progress=update,
-                labels_as_accounts=labels_as_accounts,
-                deidentify=scrub,
-            )
-
-    def text() -> None:
-        for line in summary.skipped_rows:
-            out.print(f"skipped {line}", markup=False)
-        counts = summary.model_dump(exclude={"project", "skipped_rows", "deidentified", "replaced"})
-        out.print(f"project {summary.project}: added " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-        if summary.deidentified:
-            found = ", ".join(f"{k} {v}" for k, v in summary.replaced.items()) or "nothing"
-            out.print(f"de-identified: replaced {found}")
-
-    emit(summary.model_dump(exclude={"skipped_rows", "failed_verdicts"}) if as_json else summary, as_json, text)
-
-
-@app.command("import-scores")
-def import_scores(
-    path: Annotated[Path, typer.Argument(help="JSONL (or CSV, Parquet, datasets folder) of people's scores.")],
-    project: Annotated[str, typer.Option(help="Project to import into (created if missing).")],
-    rubric: Annotated[str, typer.Option(help="NAME or NAME@VERSION the scores were given under (pointwise).")],
-    as_json: JsonOpt = False,
-) -> None:
-    """Import people's 1..N scores of responses: {prompt, response, annotator, scores: {criterion: level}}."""
-    with user_errors():
-        summary = import_score_file(store(), path, project=project, rubric=rubric)
-
-    def text() -> None:
-        counts = summary.model_dump(exclude={"project", "rubric"})
-        out.print(f"project {summary.project} ({summary.rubric}): " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-
-    emit(summary.model_dump(), as_json, text)
 
 
 @app.command()

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from server.agreement.models import AgreementReport, CompareReport, Estimate, ReportOptions
 from server.agreement.reports import compare_report
-from server.cli.common import emit, fail, out, progress_bar, store, user_errors
+from server.cli.common import JsonOpt, emit, fail, out, progress_bar, store, user_errors
 from server.cli.review_signals import print_signals
 from server.jobs.agreement import served_report
 from server.storage import Repository
@@ -32,7 +32,6 @@ CriterionOpt = Annotated[str | None, typer.Option(help="Score this criterion's o
 FailedOpt = Annotated[str, typer.Option(help="tie (a failed judgement counts as a tie) | exclude")]
 ResamplesOpt = Annotated[int, typer.Option(help="Bootstrap resamples for the intervals (0: none).")]
 SeedOpt = Annotated[int, typer.Option(help="Seed of the bootstrap.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
 def _f(value: float | None) -> str:

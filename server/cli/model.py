@@ -10,10 +10,9 @@ from typing import Annotated
 import typer
 
 from judges import local_model
-from server.cli.common import emit, out, settings, user_errors
+from server.cli.common import JsonOpt, emit, out, settings, user_errors
 
 app = typer.Typer(no_args_is_help=True, help="The embedded model and its vLLM server.")
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 SHARED_CACHE = Path("~/.cache/rubricate/models")
 
 

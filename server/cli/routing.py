@@ -8,12 +8,11 @@ from typing import Annotated
 
 import typer
 
-from server.cli.common import emit, out, progress_bar, store, user_errors
+from server.cli.common import JsonOpt, emit, out, progress_bar, store, user_errors
 from server.routing.labelled import SIGNALS
 from server.routing.service import CalibrateRequest, calibrate_project, estimate_project, route_project
 from server.storage import Repository
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 ProjectOpt = Annotated[str, typer.Option(help="Project name.")]
 CalibrationOpt = Annotated[int, typer.Option("--calibration", help="A calibration id (rubricate calibrate prints it).")]
 

@@ -10,12 +10,11 @@ import typer
 from rubrics.diff import diff_rubrics
 from rubrics.loader import RubricError, load_rubric
 from rubrics.render import render_guidelines
-from server.cli.common import emit, fail, out, store, user_errors
+from server.cli.common import JsonOpt, emit, fail, out, store, user_errors
 from server.rubric_registry import publish, resolve
 from server.storage import Repository
 
 app = typer.Typer(no_args_is_help=True, help="Versioned rubrics: validate, publish, list, show, diff.")
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
 def _load_all(paths: list[Path]) -> list:

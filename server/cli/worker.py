@@ -10,13 +10,12 @@ from typing import Annotated
 import typer
 
 from server.api.schemas import JobPublic
-from server.cli.common import emit, out, settings, store, user_errors
+from server.cli.common import JsonOpt, emit, out, settings, store, user_errors
 from server.jobs import Worker
 from server.llm import make_backend
 from server.storage import Repository
 
 job_app = typer.Typer(no_args_is_help=True, help="One job by its id: show or cancel it.")
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
 def worker(

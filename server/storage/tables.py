@@ -1,14 +1,16 @@
 """SQLAlchemy 2 tables, one per domain word in DESIGN.md.
 
-The schema itself is made by the Alembic migrations in `migrations/`; these classes are what the
-repository layer queries. Idempotency lives in the schema: every imported or generated row has a
-natural key with a unique constraint, so a re-run adds nothing.
+The declarative base is in :mod:`server.storage.schema`; the tables the audit leaves out (cache, stored
+reports, rate windows) are in :mod:`server.storage.unaudited_tables`, re-exported here. The schema itself
+is made by the Alembic migrations in `migrations/`; these classes are what the repository layer queries.
+Idempotency lives in the schema: every imported or generated row has a natural key with a unique
+constraint, so a re-run adds nothing.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any, ClassVar
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -18,33 +20,44 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from server.storage.schema import NAMING, Base, utcnow
+from server.storage.unaudited_tables import CacheEntry, RateWindow, StoredReport
 
+__all__ = [  # the schema is all of these; code imports every table from here
+    "NAMING",
+    "Adjudication",
+    "Annotator",
+    "Assignment",
+    "AuditEvent",
+    "Base",
+    "CacheEntry",
+    "Calibration",
+    "Job",
+    "JobError",
+    "Membership",
+    "Pair",
+    "Project",
+    "Prompt",
+    "Ranking",
+    "RateWindow",
+    "Response",
+    "RoutingDecision",
+    "Rubric",
+    "RubricVersion",
+    "Score",
+    "StoredReport",
+    "Verdict",
+    "utcnow",
+]  # fmt: skip
 
 ACTIVE_JOBS = "status IN ('queued', 'running', 'cancelling', 'interrupted')"  # one such job per digest
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map: ClassVar = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
 class Annotator(Base):
@@ -331,51 +344,6 @@ class AuditEvent(Base):
     project_id: Mapped[int | None] = mapped_column(Integer)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-
-
-class CacheEntry(Base):
-    """Content-addressed LLM results, so a re-run pays nothing for work already done."""
-
-    __tablename__ = "llm_cache"
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[dict[str, Any]] = mapped_column()
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-class StoredReport(Base):
-    """A computed report kept with its inputs' fingerprint, served until the labels change (issue 14).
-
-    Derived data like the LLM cache (not audited): one row per project, kind and parameters, replaced
-    when a job recomputes it. `params_key` is the digest of `params`; `fingerprint` the digest of the
-    label state it was computed from (server/agreement/stored.py).
-    """
-
-    __tablename__ = "stored_reports"
-    __table_args__ = (UniqueConstraint("project_id", "kind", "params_key"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))
-    params_key: Mapped[str] = mapped_column(String(64))
-    params: Mapped[dict[str, Any]] = mapped_column()
-    fingerprint: Mapped[str] = mapped_column(String(64))
-    value: Mapped[dict[str, Any]] = mapped_column()
-    job_id: Mapped[str | None] = mapped_column(String(36))
-    read_s: Mapped[float] = mapped_column(Float, default=0.0)
-    compute_s: Mapped[float] = mapped_column(Float, default=0.0)
-    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-class RateWindow(Base):
-    """One rate-limit key's recent hits (epoch seconds, newest last), shared by every API process.
-
-    Counters, not something anyone wrote: not audited. `until` is when the newest hit leaves the window,
-    so stale keys are found by index and pruned.
-    """
-
-    __tablename__ = "rate_windows"
-    key: Mapped[str] = mapped_column(String(300), primary_key=True)
-    hits: Mapped[list[Any]] = mapped_column()
-    until: Mapped[float] = mapped_column(Float, index=True)
 
 
 # ---------------------------------------------------------------- certified routing (issue 12)
