@@ -104,9 +104,9 @@ class Pair(Record):
     key: str
     is_gold: bool
     gold_outcome: str | None
+    reviewers: int  # assignments not skipped: the review queue's counter
     meta: dict[str, Any]
     created_at: datetime
-    reviewers: int  # assignments not skipped: the review queue's counter
 
 
 @record
@@ -271,5 +271,5 @@ class PairView:
 
 RECORDS: tuple[type[Record], ...] = (
     Project, Membership, Prompt, Response, Pair, RubricVersion, Verdict, Assignment, Ranking, Adjudication,
-    Job, JobError, AuditEvent,
+    Job, JobError, StoredReport, AuditEvent,
 )  # fmt: skip
