@@ -98,7 +98,7 @@ def import_scores(
         done = repo.score_keys(target.id)
         for row in rows:
             prompt = importer.prompt(ImportRow(prompt=row.prompt))
-            response = importer.response(prompt, row.response)
+            response = importer.response(prompt, row.response, model=None)  # matched by text; a new one has no model
             person = importer.annotator(row.annotator)
             if (response.id, person.id, version.id) in done:
                 summary.already += 1
