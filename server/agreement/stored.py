@@ -29,6 +29,7 @@ from server.agreement.models import AgreementReport, ReportOptions, StoredRef
 from server.agreement.reports import finish_report, read_project
 from server.storage import Repository
 from server.storage.records import StoredReport
+from server.storage.repos.annotators import utc
 from server.storage.repos.base import digest
 
 KIND = "agreement"
@@ -101,7 +102,7 @@ class Found:
         row = self.row
         ref = StoredRef(
             fingerprint=row.fingerprint,
-            computed_at=row.computed_at,
+            computed_at=utc(row.computed_at),  # SQLite hands back naive UTC
             job=row.job_id,
             read_s=row.read_s,
             compute_s=row.compute_s,
