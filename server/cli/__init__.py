@@ -41,7 +41,7 @@ from server.cli import routing as routing_cli
 from server.cli import rubric as rubric_cli
 from server.cli import worker as worker_cli
 from server.cli.common import JsonOpt, emit, fail, out, settings, store, user_errors
-from server.storage import Repository, open_store
+from server.storage import Person, Repository, open_store
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__, rich_markup_mode=None)
 annotator_app = typer.Typer(no_args_is_help=True, help="People and their tokens.")
@@ -129,6 +129,14 @@ def _days(days: float | None) -> datetime | None:
     return datetime.now(UTC) + timedelta(days=days) if days is not None else None
 
 
+def _person(repo: Repository, name: str) -> Person:
+    """The person of that name, or exit with one line saying there is none."""
+    person = repo.annotator_by_name(name)
+    if person is None:
+        fail(f"annotator {name!r} not found")
+    return person
+
+
 @annotator_app.command("rotate-token")
 def annotator_rotate_token(
     name: str,
@@ -138,9 +146,7 @@ def annotator_rotate_token(
     """Give a person a new token (the old one stops working) and print it once."""
     with user_errors(), store().write() as session:
         repo = Repository(session)
-        person = repo.annotator_by_name(name)
-        if person is None:
-            fail(f"annotator {name!r} not found")
+        person = _person(repo, name)
         expires = _days(expires_in_days)
         token = repo.rotate_token(person.id, expires)
     emit(
@@ -155,9 +161,7 @@ def annotator_revoke_token(name: str, as_json: JsonOpt = False) -> None:
     """Revoke a person's token: it stops working at once."""
     with user_errors(), store().write() as session:
         repo = Repository(session)
-        person = repo.annotator_by_name(name)
-        if person is None:
-            fail(f"annotator {name!r} not found")
+        person = _person(repo, name)
         repo.revoke_token(person.id)
     emit({"name": name, "revoked": True}, as_json, lambda: out.print(f"'{name}' token revoked"))
 
@@ -171,9 +175,7 @@ def annotator_expire_token(
     """Make a person's token stop working after IN_DAYS days."""
     with user_errors(), store().write() as session:
         repo = Repository(session)
-        person = repo.annotator_by_name(name)
-        if person is None:
-            fail(f"annotator {name!r} not found")
+        person = _person(repo, name)
         expires = _days(in_days)
         repo.expire_token(person.id, expires)
     emit({"name": name, "expires_at": expires.isoformat() if expires else None}, as_json,
