@@ -33,11 +33,12 @@ from server.labels import (
     shown_judgement,
     view_refs,
 )
-from server.routing.queue import is_routed, next_routed_pair, reason
+from server.routing.queue import next_routed_pair, reason
 from server.rubric_registry import resolve
 from server.storage import Conflict, Repository, Store
 from server.storage.records import Assignment, Ranking
 from server.storage.repos.annotators import Person
+from server.storage.repos.projects import Access
 from server.storage.repository import PairView
 
 SkipReason = Literal["unclear_guideline", "ambiguous_item", "broken_item", "other"]
@@ -90,8 +91,8 @@ def _order(assignment: Assignment) -> Order:
     return "ba" if assignment.swapped else "ab"
 
 
-Authorize = Callable[[Repository, int], object]
-"""An access check run inside a review write (repository, project id); it raises to refuse."""
+Authorize = Callable[[Access], object]
+"""An access check run inside a review write, on the caller's :class:`Access` to the project; it raises to refuse."""
 
 
 def next_assignment(
@@ -106,22 +107,23 @@ def next_assignment(
 
     Safe under concurrent reviewers: the project row is locked (PostgreSQL) or the write transaction is
     IMMEDIATE (SQLite), and (pair, annotator) is unique in the schema. `authorize` runs in the same
-    transaction, so a turn costs one transaction, not a read for the check and then the write.
+    transaction on the access read with the lock, so a turn costs one transaction, not a read for the
+    check and then the write.
     """
     rng = rng or random.SystemRandom()
     with store.write() as session:
         repo = Repository(session, annotator)
-        project = repo.lock_project(project_id)
+        access = repo.project_access(project_id, annotator.id, lock=True)
         if authorize:
-            authorize(repo, project_id)
+            authorize(access)
         pending = repo.pending_assignment(project_id, annotator.id)
         if pending:
             return pending
-        policy = review_settings(project.settings)
+        policy = review_settings(access.project.settings)
         pair = None
         if policy.gold_rate and rng.random() < policy.gold_rate:
             pair = repo.next_open_pair(project_id, annotator.id, policy.overlap, gold=True)
-        routed = is_routed(session, project_id)
+        routed = access.routed
         if routed:  # certified routing: escalated first, accepted only as an audit sample
             pair = pair or next_routed_pair(session, project_id, annotator.id, policy.overlap, policy.audit_rate)
         else:
@@ -223,25 +225,24 @@ def _submit_once(
 ) -> tuple[Ranking, bool]:
     with store.write() as session:
         repo = Repository(session, annotator)
-        locked = repo.lock_assignment(assignment_id)  # answers to one assignment queue here, retries included
+        assignment = repo.lock_assignment(assignment_id)  # answers to one assignment queue here, retries included
         if authorize:
-            authorize(repo, locked.project_id)
-        existing = repo.ranking_by_key(idempotency_key)
+            authorize(repo.project_access(assignment.project_id, annotator.id))
+        existing, mine = repo.answers_to(idempotency_key, assignment.pair_id, annotator.id)
         if existing is not None:
             if existing.annotator_id != annotator.id or existing.assignment_id != assignment_id:
                 raise Conflict("Idempotency-Key was already used for another submission")
-            if not _same_submission(existing, body, _order(repo.assignment(assignment_id))):
+            if not _same_submission(existing, body, _order(assignment)):
                 raise Conflict("Idempotency-Key was already used with a different body; send a new key")
             return existing, False
-        assignment = locked
         if assignment.annotator_id != annotator.id:
             raise Conflict("this assignment belongs to another reviewer")
-        if assignment.status != "pending" or repo.ranking_for(assignment.pair_id, annotator.id):
+        if assignment.status != "pending" or mine is not None:
             raise Conflict(f"assignment {assignment_id} is already {assignment.status}")
         order = _order(assignment)
         started = assignment.created_at if assignment.created_at.tzinfo else assignment.created_at.replace(tzinfo=UTC)
         now = datetime.now(UTC)
-        repo.add_ranking(
+        ranking = repo.add_review_ranking(
             project_id=assignment.project_id,
             pair_id=assignment.pair_id,
             annotator_id=annotator.id,
@@ -252,10 +253,9 @@ def _submit_once(
             seconds=body.seconds if body.seconds is not None else (now - started).total_seconds(),
             source="review",
             idempotency_key=idempotency_key,
+            created_at=now,
         )
         repo.finish_assignment(assignment.id, "done", at=now)
-        ranking = repo.ranking_for(assignment.pair_id, annotator.id)
-        assert ranking is not None  # just written in this transaction
         return ranking, True
 
 

@@ -18,6 +18,7 @@ from server.settings import Settings
 from server.storage import NotFound, Repository, Store
 from server.storage.records import Project
 from server.storage.repos.annotators import Person
+from server.storage.repos.projects import Access
 
 RANK = {"viewer": 0, "reviewer": 1, "author": 2, "admin": 3}
 bearer = HTTPBearer(auto_error=False, description="An API token from `rubricate init` or `rubricate annotator add`")
@@ -93,9 +94,18 @@ def project_role(repo: Repository, user: Person, project_id: int) -> tuple[Proje
 def check_project(repo: Repository, user: Person, project_id: int, minimum: str = "viewer") -> Project:
     """The project if the caller is a member with at least `minimum` there, else 404/403."""
     project, role = project_role(repo, user, project_id)
+    return check_access(user, Access(project, role, routed=False), minimum)
+
+
+def check_access(user: Person, access: Access, minimum: str, what: str | None = None) -> Project:
+    """`check_project` on an :class:`Access` already read (a review turn reads it with its lock): 404 for a
+    non-member (naming `what` instead of the project when given), 403 below `minimum`; admins pass."""
+    role = "admin" if user.role == "admin" else access.role
+    if role is None:
+        raise NotFound(f"{what} not found" if what else f"project {access.project.id} not found")
     if RANK[role] < RANK[minimum]:
-        raise HTTPException(403, f"this needs the {minimum} role in project {project.name}; you are {role}")
-    return project
+        raise HTTPException(403, f"this needs the {minimum} role in project {access.project.name}; you are {role}")
+    return access.project
 
 
 def check_within(repo: Repository, user: Person, project_id: int, what: str, minimum: str = "viewer") -> Project:

@@ -40,13 +40,6 @@ def audit_sampled(pair_id: int, rate: float) -> bool:
     return int(digest(["audit", pair_id])[:12], 16) / 16**12 < rate
 
 
-def is_routed(session: Session, project_id: int) -> bool:
-    """Whether the project has routing decisions (its queue then follows them)."""
-    return (
-        session.scalar(select(RoutingDecision.id).where(RoutingDecision.project_id == project_id).limit(1)) is not None
-    )
-
-
 def audit_pairs(session: Session, project_id: int, rate: float) -> list[int]:
     """The accepted pairs of the project in the audit sample."""
     accepted = session.scalars(

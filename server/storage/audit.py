@@ -8,8 +8,11 @@ not audited: the audit events themselves, the LLM result cache (content-addresse
 something anyone wrote), stored reports (derived from audited labels; the job that computed one is
 audited) and the rate-limit counters (``rate_windows``: hits of failed sign-ins and heavy requests, kept
 in the store so that every API process shares them). Code never calls the audit by hand for a row it
-writes; an operation that is more than its rows (an import) may add one summary event with
-:func:`operation_event`.
+writes through the ORM; an operation that is more than its rows (an import) may add one summary event
+with :func:`operation_event`. The review turn's writes (an assignment made, a ranking stored, an
+assignment closed) are Core statements, since a unit of work per click costs more than the rest of the
+turn: their repository methods hand the rows they wrote to :func:`written`, which builds the same event
+the hook would, and :func:`append_events` inserts them as the hook does.
 
 >>> AUDITED["memberships"].action("create"), AUDITED["jobs"].action("create"), AUDITED["pairs"].action("update")
 ('member.add', 'job.start', 'pair.update')
@@ -133,16 +136,53 @@ def _event(session: Session, obj: Any, change: str) -> dict[str, Any] | None:
     else:
         before = {name: _json(getattr(obj, name)) for name in rule.created}
     key = inspect(obj).mapper.primary_key_from_instance(obj)  # set by now, before the identity key is
+    object_id = ":".join(str(part) for part in key if part is not None) or None
+    return _row(session, rule.action(change), obj.__tablename__, object_id, _project_id(session, obj), before, after)
+
+
+def _row(
+    session: Session,
+    action: str,
+    table: str,
+    object_id: str | None,
+    project_id: int | None,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> dict[str, Any]:
     return {
         "at": utcnow(),
         "actor_id": session.info.get("actor_id"),
-        "action": rule.action(change),
-        "object_type": obj.__tablename__,
-        "object_id": ":".join(str(part) for part in key if part is not None) or None,
-        "project_id": _project_id(session, obj),
+        "action": action,
+        "object_type": table,
+        "object_id": object_id,
+        "project_id": project_id,
         "before": before,
         "after": after,
     }
+
+
+def written(
+    session: Session, table: str, change: str, row: Any, *, before: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The event the flush hook would write for a row a Core statement wrote (`row`: its values after).
+
+    A create records the rule's columns of `row`; an update names the columns it changed in `before` (their
+    old values) and records their new values from `row`.
+    """
+    rule = AUDITED[table]
+    if change == "create":
+        after: dict[str, Any] | None = {name: _json(getattr(row, name)) for name in rule.created}
+    else:
+        before = {name: _json(value) for name, value in (before or {}).items()}
+        after = {name: _json(getattr(row, name)) for name in before}
+    return _row(session, rule.action(change), table, str(row.id), getattr(row, "project_id", None), before, after)
+
+
+def append_events(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert audit events in one statement, in the hook's order (by object type, then id)."""
+    if rows:
+        rows.sort(key=lambda row: (row["object_type"], row["object_id"] or ""))
+        session.connection().execute(insert(AuditEvent), rows)
 
 
 def audit_flush(session: Session, _context: Any) -> None:
@@ -150,10 +190,7 @@ def audit_flush(session: Session, _context: Any) -> None:
     changes = [(obj, "create") for obj in session.new]
     changes += [(obj, "update") for obj in session.dirty if session.is_modified(obj, include_collections=False)]
     changes += [(obj, "delete") for obj in session.deleted]
-    rows = [row for obj, change in changes if (row := _event(session, obj, change)) is not None]
-    if rows:
-        rows.sort(key=lambda row: (row["object_type"], row["object_id"] or ""))
-        session.connection().execute(insert(AuditEvent), rows)
+    append_events(session, [row for obj, change in changes if (row := _event(session, obj, change)) is not None])
 
 
 def operation_event(

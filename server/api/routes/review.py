@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rubrics.outcomes import Outcome
 from rubrics.render import render_guidelines
 from rubrics.schema import Rubric
-from server.api.deps import CurrentUser, ReadSession, StoreDep, check_project, check_within
+from server.api.deps import CurrentUser, ReadSession, StoreDep, check_access, check_project, check_within
 from server.api.errors import error_responses
 from server.api.limits import Id, Stamp
 from server.review import (
@@ -31,6 +31,7 @@ from server.routing.queue import reason as routing_reason
 from server.rubric_registry import resolve
 from server.storage import Repository
 from server.storage.records import Assignment
+from server.storage.repos.projects import Access
 
 router = APIRouter(tags=["review"])
 
@@ -77,7 +78,8 @@ class AdjudicationBody(BaseModel):
     outcome: Outcome
     note: str = Field(default="", max_length=5000)
     reason: SkipReason | None = Field(
-        default=None, description="Why the pair needed a ruling (the error taxonomy): unclear_guideline, "
+        default=None,
+        description="Why the pair needed a ruling (the error taxonomy): unclear_guideline, "
         "ambiguous_item, broken_item or other; none given counts as other.",
     )
 
@@ -94,8 +96,9 @@ def _rubric_shown(content: str) -> tuple[str, str, tuple[tuple[str, str, str], .
     return rubric.ref, render_guidelines(rubric), tuple((c.id, c.title, c.description) for c in rubric.criteria)
 
 
-def _public(repo: Repository, assignment: Assignment) -> AssignmentPublic:
-    """The assignment as its reviewer sees it; the pair's labels are read only for an assisted item with verdicts."""
+def _public(repo: Repository, assignment: Assignment, routed: bool) -> AssignmentPublic:
+    """The assignment as its reviewer sees it; the pair's labels are read only for an assisted item with
+    verdicts, its routing decision only in a `routed` project."""
     texts = repo.shown_pair(assignment.pair_id)
     left, right = (texts.response_b, texts.response_a) if assignment.swapped else (texts.response_a, texts.response_b)
     version = repo.rubric_version(assignment.rubric_version_id) if assignment.rubric_version_id else None
@@ -114,7 +117,7 @@ def _public(repo: Repository, assignment: Assignment) -> AssignmentPublic:
         rubric=ref,
         guidelines=guidelines,
         criteria=[{"id": i, "title": t, "description": d} for i, t, d in criteria or ()],
-        reason=None if assignment.is_gold else routing_reason(repo.session, assignment.pair_id),
+        reason=routing_reason(repo.session, assignment.pair_id) if routed and not assignment.is_gold else None,
         created_at=assignment.created_at,
     )
 
@@ -146,15 +149,16 @@ def next_item(project_id: Id, user: CurrentUser, store: StoreDep) -> Queue:
     """The caller's pending or new assignment: one write transaction (access check included), then one read."""
     seen: dict[str, Any] = {}
 
-    def authorize(repo: Repository, pid: int) -> None:
-        seen["settings"] = review_settings(check_project(repo, user, pid, "reviewer").settings)
+    def authorize(access: Access) -> None:
+        seen["settings"] = review_settings(check_access(user, access, "reviewer").settings)
+        seen["routed"] = access.routed
 
     assignment = next_assignment(store, project_id, user, authorize=authorize)
     with store.read() as session:
         repo = Repository(session)
-        progress = repo.assignment_progress(project_id, user.id)
-        progress["open"] = repo.count_open_pairs(project_id, seen["settings"].overlap)
-        return Queue(assignment=_public(repo, assignment) if assignment else None, progress=progress)
+        progress = repo.assignment_progress(project_id, user.id, seen["settings"].overlap)
+        shown = _public(repo, assignment, seen["routed"]) if assignment else None
+        return Queue(assignment=shown, progress=progress)
 
 
 @router.post(
@@ -171,8 +175,8 @@ def rank(
     response: Response,
     idempotency_key: Annotated[str, Header(min_length=8, max_length=200, description="Same key, same ranking.")],
 ) -> RankingReceipt:
-    def authorize(repo: Repository, project_id: int) -> None:
-        check_within(repo, user, project_id, f"assignment {assignment_id}", "reviewer")
+    def authorize(access: Access) -> None:
+        check_access(user, access, "reviewer", f"assignment {assignment_id}")
 
     ranking, created = submit_ranking(store, assignment_id, user, body, idempotency_key, authorize=authorize)
     if not created:

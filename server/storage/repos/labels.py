@@ -2,7 +2,9 @@
 
 Part of :class:`server.storage.repository.Repository`, over its one session; reads return frozen records
 (:mod:`server.storage.records`). `add_ranking` and `add_verdict` return nothing: imports call them by the
-thousand and their rows are flushed together; read one back with `ranking_for` or `verdicts_by_key`.
+thousand and their rows are flushed together; read one back with `ranking_for` or `verdicts_by_key`. A
+review turn's ranking is one Core insert instead (`add_review_ranking`, audited through
+:func:`server.storage.audit.written`): one row per click, where a flush costs more than the turn.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, func, select, type_coerce
+from sqlalchemy import Text, and_, bindparam, func, insert, or_, select, type_coerce
 from sqlalchemy.orm import aliased
 
 from server.storage import records
+from server.storage.audit import append_events, written
 from server.storage.repos.annotators import Person
 from server.storage.repos.base import NotFound, UnitOfWork
 from server.storage.tables import (
@@ -27,6 +30,18 @@ from server.storage.tables import (
     Verdict,
     utcnow,
 )
+
+_R = Ranking.__table__
+_BY_KEY = select(_R).where(_R.c.idempotency_key == bindparam("key"))
+_FOR = select(_R).where(_R.c.pair_id == bindparam("pair"), _R.c.annotator_id == bindparam("annotator"))
+_ANSWERS = select(_R).where(
+    or_(
+        _R.c.idempotency_key == bindparam("key"),
+        and_(_R.c.pair_id == bindparam("pair"), _R.c.annotator_id == bindparam("annotator")),
+    )
+)
+_ADD_RANKING = insert(_R).returning(*_R.c)
+Answer = records.Ranking | None
 
 
 def _decoded(value: Any, seen: dict[str, Any] | None = None) -> Any:
@@ -196,13 +211,25 @@ class Labels(UnitOfWork):
         return [(judge, version, newest) for judge, version, newest in rows]
 
     def ranking_by_key(self, key: str) -> records.Ranking | None:
-        return records.Ranking.of_optional(self.session.scalar(select(Ranking).where(Ranking.idempotency_key == key)))
+        return records.Ranking.of_optional(self.session.execute(_BY_KEY, {"key": key}).first())
 
     def ranking_for(self, pair_id: int, annotator_id: int) -> records.Ranking | None:
-        row = self.session.scalar(
-            select(Ranking).where(Ranking.pair_id == pair_id, Ranking.annotator_id == annotator_id)
-        )
+        row = self.session.execute(_FOR, {"pair": pair_id, "annotator": annotator_id}).first()
         return records.Ranking.of_optional(row)
+
+    def answers_to(self, key: str, pair_id: int, annotator_id: int) -> tuple[Answer, Answer]:
+        """(the ranking stored with Idempotency-Key `key`, the annotator's ranking of the pair), in one read."""
+        params = {"key": key, "pair": pair_id, "annotator": annotator_id}
+        rows = [records.Ranking.of(row) for row in self.session.execute(_ANSWERS, params)]
+        by_key = next((r for r in rows if r.idempotency_key == key), None)
+        mine = next((r for r in rows if r.pair_id == pair_id and r.annotator_id == annotator_id), None)
+        return by_key, mine
+
+    def add_review_ranking(self, **values: Any) -> records.Ranking:
+        """Store a reviewer's ranking (the columns of `rankings` by name) and its audit event; the stored row."""
+        row = self.session.execute(_ADD_RANKING, {"criteria": {}, "source": "review"} | values).one()
+        append_events(self.session, [written(self.session, "rankings", "create", row)])
+        return records.Ranking.of(row)
 
     def rankings(self, project_id: int) -> list[records.Ranking]:
         rows = self.session.scalars(select(Ranking).where(Ranking.project_id == project_id).order_by(Ranking.id))

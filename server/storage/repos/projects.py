@@ -6,9 +6,10 @@ records (:mod:`server.storage.records`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, exists, func, select
 
 from server.storage import records
 from server.storage.repos.annotators import Person
@@ -21,8 +22,29 @@ from server.storage.tables import (
     Prompt,
     Ranking,
     Response,
+    RoutingDecision,
     Verdict,
 )
+
+_PR, _M, _RD = Project.__table__, Membership.__table__, RoutingDecision.__table__
+_MEMBER = (_M.c.project_id == _PR.c.id) & (_M.c.annotator_id == bindparam("annotator"))
+_ACCESS = (
+    select(_PR, _M.c.role.label("member_role"), exists().where(_RD.c.project_id == _PR.c.id).label("routed"))
+    .select_from(_PR.outerjoin(_M, _MEMBER))
+    .where(_PR.c.id == bindparam("project"))
+)
+# FOR NO KEY UPDATE OF projects: see `lock_project`; the membership row and the routing check are not locked.
+_ACCESS_LOCKED = _ACCESS.with_for_update(key_share=True, of=_PR)
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """A project as one annotator reaches it: their role there (None: not a member) and whether the project
+    is routed (has routing decisions, so its queue follows them), read in one statement."""
+
+    project: records.Project
+    role: str | None
+    routed: bool
 
 
 class Projects(UnitOfWork):
@@ -69,14 +91,17 @@ class Projects(UnitOfWork):
 
     def project_and_role(self, project_id: int, annotator_id: int) -> tuple[records.Project, str | None]:
         """The project and the annotator's role in it (None for a non-member), read in one query."""
+        access = self.project_access(project_id, annotator_id)
+        return access.project, access.role
+
+    def project_access(self, project_id: int, annotator_id: int, *, lock: bool = False) -> Access:
+        """:class:`Access` to a project; `lock` also locks the project row as :meth:`lock_project` does."""
         found = self.session.execute(
-            select(Project, Membership.role)
-            .outerjoin(Membership, (Membership.project_id == Project.id) & (Membership.annotator_id == annotator_id))
-            .where(Project.id == project_id)
+            _ACCESS_LOCKED if lock else _ACCESS, {"project": project_id, "annotator": annotator_id}
         ).first()
         if found is None:
             raise NotFound(f"project {project_id} not found")
-        return records.Project.of(found[0]), found[1]
+        return Access(records.Project.of(found), found.member_role, bool(found.routed))
 
     def membership(self, project_id: int, annotator_id: int) -> records.Membership | None:
         return records.Membership.of_optional(self.session.get(Membership, (project_id, annotator_id)))
