@@ -24,11 +24,11 @@ RANK = {"viewer": 0, "reviewer": 1, "author": 2, "admin": 3}
 bearer = HTTPBearer(auto_error=False, description="An API token from `rubricate init` or `rubricate annotator add`")
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:  # async: FastAPI runs a sync dependency on the threadpool
     return request.app.state.store
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -51,7 +51,8 @@ def current_user(
     with store.read() as session:
         annotator = Repository(session).annotator_by_token(credentials.credentials)
     if annotator is None:
-        limits.failed_auth(client)
+        if not limits.failed_auth(client):  # over the budget since the check above (another process counted)
+            raise limits.refuse_auth(client)
         raise HTTPException(401, "invalid, revoked or expired token")
     return annotator
 

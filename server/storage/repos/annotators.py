@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from server.storage.repos.base import ROLES, Conflict, UnitOfWork, hash_token, new_token
 from server.storage.tables import Annotator, utcnow
+
+_BY_TOKEN = select(Annotator.__table__).where(Annotator.__table__.c.token_hash == bindparam("token_hash"))
 
 
 def utc(value: datetime) -> datetime:
@@ -35,7 +38,7 @@ class Person:
     created_at: datetime | None = None
 
     @classmethod
-    def of(cls, row: Annotator) -> Person:
+    def of(cls, row: Any) -> Person:
         return cls(id=row.id, name=row.name, role=row.role, created_at=row.created_at)
 
 
@@ -63,7 +66,7 @@ class Annotators(UnitOfWork):
 
     def annotator_by_token(self, token: str) -> Person | None:
         """The token's person; None for an unknown, revoked or expired token."""
-        row = self.session.scalar(select(Annotator).where(Annotator.token_hash == hash_token(token)))
+        row = self.session.execute(_BY_TOKEN, {"token_hash": hash_token(token)}).first()
         if row is None or (row.token_expires_at is not None and utc(row.token_expires_at) <= utcnow()):
             return None
         return Person.of(row)
