@@ -91,8 +91,18 @@ def _order(assignment: Assignment) -> Order:
     return "ba" if assignment.swapped else "ab"
 
 
-Authorize = Callable[[Access], object]
-"""An access check run inside a review write, on the caller's :class:`Access` to the project; it raises to refuse."""
+Authorize = Callable[[Person, Access], object]
+"""An access check run inside a review write, on the caller and their :class:`Access` to the project; it raises
+to refuse."""
+
+Caller = Person | Callable[[Repository], Person]
+"""Who answers: a person, or how to sign them in inside the write (:meth:`server.api.deps.SignIn.person`)."""
+
+
+def _signed_in(repo: Repository, caller: Caller) -> Person:
+    person = caller if isinstance(caller, Person) else caller(repo)
+    repo.act_as(person)
+    return person
 
 
 def next_assignment(
@@ -103,44 +113,55 @@ def next_assignment(
     *,
     authorize: Authorize | None = None,
 ) -> Assignment | None:
-    """The reviewer's pending assignment, or a new one; None when nothing is left for them.
+    """:func:`assign_next` in a write transaction of its own."""
+    with store.write() as session:
+        return assign_next(Repository(session, annotator), project_id, annotator, rng, authorize=authorize)
+
+
+def assign_next(
+    repo: Repository,
+    project_id: int,
+    annotator: Person,
+    rng: random.Random | None = None,
+    *,
+    authorize: Authorize | None = None,
+) -> Assignment | None:
+    """The reviewer's pending assignment, or a new one; None when nothing is left for them. `repo` is in a
+    write transaction (the caller's, so the turn's sign-in and its answer's reads share it).
 
     Safe under concurrent reviewers: the project row is locked (PostgreSQL) or the write transaction is
-    IMMEDIATE (SQLite), and (pair, annotator) is unique in the schema. `authorize` runs in the same
-    transaction on the access read with the lock, so a turn costs one transaction, not a read for the
-    check and then the write.
+    IMMEDIATE (SQLite), and (pair, annotator) is unique in the schema. `authorize` runs on the access read
+    with the lock, so the check costs no statement of its own.
     """
     rng = rng or random.SystemRandom()
-    with store.write() as session:
-        repo = Repository(session, annotator)
-        access = repo.project_access(project_id, annotator.id, lock=True)
-        if authorize:
-            authorize(access)
-        pending = repo.pending_assignment(project_id, annotator.id)
-        if pending:
-            return pending
-        policy = review_settings(access.project.settings)
-        pair = None
-        if policy.gold_rate and rng.random() < policy.gold_rate:
-            pair = repo.next_open_pair(project_id, annotator.id, policy.overlap, gold=True)
-        routed = access.routed
-        if routed:  # certified routing: escalated first, accepted only as an audit sample
-            pair = pair or next_routed_pair(session, project_id, annotator.id, policy.overlap, policy.audit_rate)
-        else:
-            pair = pair or repo.next_open_pair(project_id, annotator.id, policy.overlap, gold=False)
-        if pair is None:
-            return None
-        audit = routed and reason(session, pair.id) == "audit"  # blind: shown the judge, a reviewer anchors on it
-        assignment = repo.add_assignment(
-            project_id=project_id,
-            pair_id=pair.id,
-            annotator_id=annotator.id,
-            mode="blind" if rng.random() < policy.blind_fraction or audit else "assisted",
-            swapped=rng.random() < 0.5,
-            is_gold=pair.is_gold,
-            rubric_version_id=resolve(repo, policy.rubric)[0].id if policy.rubric else None,
-        )
-        return assignment
+    session = repo.session
+    access = repo.project_access(project_id, annotator.id, lock=True)
+    if authorize:
+        authorize(annotator, access)
+    pending = repo.pending_assignment(project_id, annotator.id)
+    if pending:
+        return pending
+    policy = review_settings(access.project.settings)
+    pair = None
+    if policy.gold_rate and rng.random() < policy.gold_rate:
+        pair = repo.next_open_pair(project_id, annotator.id, policy.overlap, gold=True)
+    routed = access.routed
+    if routed:  # certified routing: escalated first, accepted only as an audit sample
+        pair = pair or next_routed_pair(session, project_id, annotator.id, policy.overlap, policy.audit_rate)
+    else:
+        pair = pair or repo.next_open_pair(project_id, annotator.id, policy.overlap, gold=False)
+    if pair is None:
+        return None
+    audit = routed and reason(session, pair.id) == "audit"  # blind: shown the judge, a reviewer anchors on it
+    return repo.add_assignment(
+        project_id=project_id,
+        pair_id=pair.id,
+        annotator_id=annotator.id,
+        mode="blind" if rng.random() < policy.blind_fraction or audit else "assisted",
+        swapped=rng.random() < 0.5,
+        is_gold=pair.is_gold,
+        rubric_version_id=resolve(repo, policy.rubric)[0].id if policy.rubric else None,
+    )
 
 
 def judge_hint(pair: PairLabels, counted: Mapping[str, RubricVersionRef | None], order: Order) -> dict[str, Any] | None:
@@ -192,15 +213,15 @@ def _same_submission(ranking: Ranking, body: RankingSubmission, order: Order) ->
 def submit_ranking(
     store: Store,
     assignment_id: int,
-    annotator: Person,
+    annotator: Caller,
     body: RankingSubmission,
     idempotency_key: str,
     *,
     authorize: Authorize | None = None,
 ) -> tuple[Ranking, bool]:
     """Store the ranking for an assignment; returns (ranking, created). A retry with the same key returns
-    the first ranking and creates nothing. `authorize` checks the caller against the assignment's project
-    inside the same transaction.
+    the first ranking and creates nothing. The caller is signed in (`annotator` as a :data:`Caller`) and
+    checked by `authorize` against the assignment's project inside the same transaction.
 
     Concurrent retries race on PostgreSQL (each transaction sees no ranking yet); the loser's insert
     breaks a unique constraint, and answering it again then finds the winner's ranking.
@@ -218,16 +239,17 @@ def submit_ranking(
 def _submit_once(
     store: Store,
     assignment_id: int,
-    annotator: Person,
+    caller: Caller,
     body: RankingSubmission,
     idempotency_key: str,
     authorize: Authorize | None,
 ) -> tuple[Ranking, bool]:
     with store.write() as session:
-        repo = Repository(session, annotator)
+        repo = Repository(session)
+        annotator = _signed_in(repo, caller)
         assignment = repo.lock_assignment(assignment_id)  # answers to one assignment queue here, retries included
         if authorize:
-            authorize(repo.project_access(assignment.project_id, annotator.id))
+            authorize(annotator, repo.project_access(assignment.project_id, annotator.id))
         existing, mine = repo.answers_to(idempotency_key, assignment.pair_id, annotator.id)
         if existing is not None:
             if existing.annotator_id != annotator.id or existing.assignment_id != assignment_id:

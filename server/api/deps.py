@@ -7,13 +7,15 @@ of other teams' projects leak nothing.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from server.api.rate_limits import RateLimitsDep, client_of
+from server.api.rate_limits import RateLimits, RateLimitsDep, client_of
 from server.settings import Settings
 from server.storage import NotFound, Repository, Store
 from server.storage.records import Project
@@ -36,25 +38,65 @@ StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def current_user(
-    request: Request,
-    store: StoreDep,
-    limits: RateLimitsDep,
-    credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
-) -> Person:
-    """The signed-in person; 401 for a bad token, 429 for an address over its failed sign-ins."""
+class BadToken(Exception):
+    """Raised by :meth:`SignIn.person` inside a transaction; :func:`signing_in` answers it once that has ended."""
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """A request's bearer token and address, not yet looked up.
+
+    Most routes take :data:`CurrentUser`, which looks the token up in a read of its own. The review turn's
+    two routes take :data:`SignInDep` and call :meth:`person` inside their one write transaction instead:
+    one transaction per click, not two.
+    """
+
+    token: str
+    client: str
+    limits: RateLimits
+
+    def person(self, repo: Repository) -> Person:
+        """The token's person; 429 while the address is over its failed sign-ins, :class:`BadToken` if unknown."""
+        if self.limits.auth_blocked(self.client):
+            raise self.limits.refuse_auth(self.client)
+        found = repo.annotator_by_token(self.token)
+        if found is None:
+            raise BadToken
+        return found
+
+    def refused(self) -> HTTPException:
+        """Count the failed sign-in (its own write, so after the failed transaction) and say 401, or 429 once
+        another process has filled the address's budget since the check."""
+        if not self.limits.failed_auth(self.client):
+            return self.limits.refuse_auth(self.client)
+        return HTTPException(401, "invalid, revoked or expired token")
+
+
+@contextmanager
+def signing_in(sign_in: SignIn) -> Iterator[None]:
+    """Answer a :class:`BadToken` raised in the block, outside it: ``with signing_in(s), store.write() as session``."""
+    try:
+        yield
+    except BadToken:
+        raise sign_in.refused() from None
+
+
+async def sign_in_of(
+    request: Request, limits: RateLimitsDep, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
+) -> SignIn:
+    """The request's :class:`SignIn`; 401 without a bearer token."""
     if credentials is None:
         raise HTTPException(401, "missing bearer token (Authorization: Bearer <token>)")
-    client = client_of(request)
-    if limits.auth_blocked(client):
-        raise limits.refuse_auth(client)
-    with store.read() as session:
-        annotator = Repository(session).annotator_by_token(credentials.credentials)
-    if annotator is None:
-        if not limits.failed_auth(client):  # over the budget since the check above (another process counted)
-            raise limits.refuse_auth(client)
-        raise HTTPException(401, "invalid, revoked or expired token")
-    return annotator
+    return SignIn(credentials.credentials, client_of(request), limits)
+
+
+SignInDep = Annotated[SignIn, Depends(sign_in_of)]
+
+
+def current_user(sign_in: SignInDep, store: StoreDep) -> Person:
+    """The signed-in person; 401 for a bad token, 429 for an address over its failed sign-ins."""
+    with signing_in(sign_in), store.read() as session:
+        return sign_in.person(Repository(session))
 
 
 CurrentUser = Annotated[Person, Depends(current_user)]

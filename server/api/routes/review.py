@@ -12,7 +12,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from rubrics.outcomes import Outcome
 from rubrics.render import render_guidelines
 from rubrics.schema import Rubric
-from server.api.deps import CurrentUser, ReadSession, StoreDep, check_access, check_project, check_within
+from server.api.deps import (
+    CurrentUser,
+    ReadSession,
+    SignInDep,
+    StoreDep,
+    check_access,
+    check_project,
+    check_within,
+    signing_in,
+)
 from server.api.errors import error_responses
 from server.api.limits import Id, Stamp
 from server.review import (
@@ -20,9 +29,9 @@ from server.review import (
     ReviewSettings,
     SkipReason,
     SkipSubmission,
+    assign_next,
     assisted_hint,
     disputes,
-    next_assignment,
     review_settings,
     skip_assignment,
     submit_ranking,
@@ -31,6 +40,7 @@ from server.routing.queue import reason as routing_reason
 from server.rubric_registry import resolve
 from server.storage import Repository
 from server.storage.records import Assignment
+from server.storage.repos.annotators import Person
 from server.storage.repos.projects import Access
 
 router = APIRouter(tags=["review"])
@@ -145,17 +155,20 @@ def put_review_settings(project_id: Id, body: ReviewSettings, user: CurrentUser,
 
 
 @router.post("/projects/{project_id}/assignments/next", response_model=Queue, responses=error_responses(401, 403, 404))
-def next_item(project_id: Id, user: CurrentUser, store: StoreDep) -> Queue:
-    """The caller's pending or new assignment: one write transaction (access check included), then one read."""
+def next_item(project_id: Id, sign_in: SignInDep, store: StoreDep) -> Queue:
+    """The caller's pending or new assignment, in one write transaction: sign-in, access check, the queue's
+    choice, and the reads that show it."""
     seen: dict[str, Any] = {}
-
-    def authorize(access: Access) -> None:
-        seen["settings"] = review_settings(check_access(user, access, "reviewer").settings)
-        seen["routed"] = access.routed
-
-    assignment = next_assignment(store, project_id, user, authorize=authorize)
-    with store.read() as session:
+    with signing_in(sign_in), store.write() as session:
         repo = Repository(session)
+        user = sign_in.person(repo)
+        repo.act_as(user)
+
+        def authorize(user: Person, access: Access) -> None:
+            seen["settings"] = review_settings(check_access(user, access, "reviewer").settings)
+            seen["routed"] = access.routed
+
+        assignment = assign_next(repo, project_id, user, authorize=authorize)
         progress = repo.assignment_progress(project_id, user.id, seen["settings"].overlap)
         shown = _public(repo, assignment, seen["routed"]) if assignment else None
         return Queue(assignment=shown, progress=progress)
@@ -170,15 +183,20 @@ def next_item(project_id: Id, user: CurrentUser, store: StoreDep) -> Queue:
 def rank(
     assignment_id: Id,
     body: RankingSubmission,
-    user: CurrentUser,
+    sign_in: SignInDep,
     store: StoreDep,
     response: Response,
     idempotency_key: Annotated[str, Header(min_length=8, max_length=200, description="Same key, same ranking.")],
 ) -> RankingReceipt:
-    def authorize(access: Access) -> None:
+    """Store the ranking; sign-in, access check and the write are one transaction."""
+
+    def authorize(user: Person, access: Access) -> None:
         check_access(user, access, "reviewer", f"assignment {assignment_id}")
 
-    ranking, created = submit_ranking(store, assignment_id, user, body, idempotency_key, authorize=authorize)
+    with signing_in(sign_in):
+        ranking, created = submit_ranking(
+            store, assignment_id, sign_in.person, body, idempotency_key, authorize=authorize
+        )
     if not created:
         response.status_code = 200
     return RankingReceipt(id=ranking.id, pair_id=ranking.pair_id, assignment_id=ranking.assignment_id, created=created)

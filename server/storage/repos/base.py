@@ -64,6 +64,11 @@ class UnitOfWork:
         self.actor = actor
         set_actor(session, actor.id if actor else None)
 
+    def act_as(self, actor: Person) -> None:
+        """Name the actor once the transaction has found out who it is (a sign-in read in it)."""
+        self.actor = actor
+        set_actor(self.session, actor.id)
+
     # --- audit: every row written is audited by the flush hook in server.storage.audit --------
     def record(
         self, action: str, obj: Any, *, project_id: int | None = None, after: dict[str, Any] | None = None
