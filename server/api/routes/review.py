@@ -114,7 +114,7 @@ def _public(repo: Repository, assignment: Assignment, routed: bool) -> Assignmen
     version = repo.rubric_version(assignment.rubric_version_id) if assignment.rubric_version_id else None
     ref, guidelines, criteria = _rubric_shown(json.dumps(version.content, sort_keys=True)) if version else (None,) * 3
     judge = None
-    if assignment.mode == "assisted" and repo.has_verdicts(assignment.pair_id):
+    if assignment.mode == "assisted" and texts.judged:
         judge = assisted_hint(repo, repo.pair_views([repo.pair(assignment.pair_id)])[0], assignment)
     return AssignmentPublic(
         id=assignment.id,

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.orm import aliased
 
 from server.storage import records
@@ -26,7 +26,16 @@ from server.storage.tables import (
     Verdict,
 )
 
-_SHOWN_A, _SHOWN_B = aliased(Response), aliased(Response)  # built once: a new alias per call defeats the SQL cache
+_SHOWN_A, _SHOWN_B = Response.__table__.alias("shown_a"), Response.__table__.alias("shown_b")
+_P, _PROMPT, _V = Pair.__table__, Prompt.__table__, Verdict.__table__
+# a review turn shows a pair on every click: Core, built once (no ORM statement to build and compile per call)
+_SHOWN = (
+    select(_P.c.id, _PROMPT.c.messages, _SHOWN_A.c.text, _SHOWN_B.c.text, exists().where(_V.c.pair_id == _P.c.id))
+    .join(_PROMPT, _PROMPT.c.id == _P.c.prompt_id)
+    .join(_SHOWN_A, _SHOWN_A.c.id == _P.c.response_a_id)
+    .join(_SHOWN_B, _SHOWN_B.c.id == _P.c.response_b_id)
+    .where(_P.c.id == bindparam("pair"))
+)
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,7 @@ class PairTexts:
     messages: list[dict[str, str]]
     response_a: str
     response_b: str
+    judged: bool = False  # some judge has a verdict on it (else assisted mode has nothing to show)
 
 
 class Pairs(UnitOfWork):
@@ -166,21 +176,10 @@ class Pairs(UnitOfWork):
 
     def shown_pair(self, pair_id: int) -> PairTexts:
         """:class:`PairTexts` of a pair in one query (a review turn needs no labels unless assisted)."""
-        a, b = _SHOWN_A, _SHOWN_B
-        found = self.session.execute(
-            select(Pair.id, Prompt.messages, a.text, b.text)
-            .join(Prompt, Prompt.id == Pair.prompt_id)
-            .join(a, a.id == Pair.response_a_id)
-            .join(b, b.id == Pair.response_b_id)
-            .where(Pair.id == pair_id)
-        ).first()
+        found = self.session.execute(_SHOWN, {"pair": pair_id}).first()
         if found is None:
             raise NotFound(f"pair {pair_id} not found")
-        return PairTexts(found[0], found[1], found[2], found[3])
-
-    def has_verdicts(self, pair_id: int) -> bool:
-        """Whether any judge has a verdict on the pair (else assisted mode has nothing to show)."""
-        return self.session.scalar(select(Verdict.id).where(Verdict.pair_id == pair_id).limit(1)) is not None
+        return PairTexts(found[0], found[1], found[2], found[3], bool(found[4]))
 
     def count_pairs(self, project_id: int) -> int:
         return self.session.scalar(select(func.count()).where(Pair.project_id == project_id)) or 0
