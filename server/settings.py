@@ -39,6 +39,14 @@ class Settings(BaseSettings):
         description="Threads that run the API's routes (at most the SQLite/PostgreSQL connection pool): more only "
         "queue on the GIL and the one SQLite writer, and past the pool a request waits on a connection.",
     )
+    review_threads: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="Threads that run review turns (next assignment, ranking), apart from the API's; default 1 on "
+        "SQLite (turns queue on its one writer, and more threads only make the writer wait for the GIL after each "
+        "statement) and 4 on PostgreSQL (to overlap the round trips to a database on another host).",
+    )
     stall_timeout_s: float = Field(
         default=120.0, gt=0, description="A model call fails as `timeout` after this long with no progress at all."
     )
