@@ -174,10 +174,16 @@ async def _review_turn(request: Request, work: Callable[[], T]) -> T:
 
 
 @router.post("/projects/{project_id}/assignments/next", response_model=Queue, responses=error_responses(401, 403, 404))
-async def next_item(project_id: Id, sign_in: SignInDep, store: StoreDep, request: Request) -> Queue:
+async def next_item(project_id: Id, sign_in: SignInDep, store: StoreDep, request: Request) -> Response:
     """The caller's pending or new assignment, in one write transaction: sign-in, access check, the queue's
     choice, and the reads that show it."""
-    return await _review_turn(request, functools.partial(_next_item, project_id, sign_in, store))
+    return _as_json(await _review_turn(request, functools.partial(_next_item, project_id, sign_in, store)))
+
+
+def _as_json(model: BaseModel, status_code: int = 200) -> Response:
+    """A review turn's answer, serialised once: the model was validated when built, so FastAPI's second
+    validation against `response_model` (which still documents it) is skipped."""
+    return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")
 
 
 def _next_item(project_id: int, sign_in: SignIn, store: Store) -> Queue:
@@ -209,9 +215,8 @@ async def rank(
     sign_in: SignInDep,
     store: StoreDep,
     request: Request,
-    response: Response,
     idempotency_key: Annotated[str, Header(min_length=8, max_length=200, description="Same key, same ranking.")],
-) -> RankingReceipt:
+) -> Response:
     """Store the ranking; sign-in, access check and the write are one transaction."""
 
     def authorize(user: Person, access: Access) -> None:
@@ -222,9 +227,10 @@ async def rank(
             return submit_ranking(store, assignment_id, sign_in.person, body, idempotency_key, authorize=authorize)
 
     ranking, created = await _review_turn(request, answer)
-    if not created:
-        response.status_code = 200
-    return RankingReceipt(id=ranking.id, pair_id=ranking.pair_id, assignment_id=ranking.assignment_id, created=created)
+    receipt = RankingReceipt(
+        id=ranking.id, pair_id=ranking.pair_id, assignment_id=ranking.assignment_id, created=created
+    )
+    return _as_json(receipt, 201 if created else 200)
 
 
 @router.post("/assignments/{assignment_id}/skip", status_code=204, responses=error_responses(401, 404, 409, 422))
