@@ -277,7 +277,7 @@ def _submit_once(
             idempotency_key=idempotency_key,
             created_at=now,
         )
-        repo.finish_assignment(assignment.id, "done", at=now)
+        repo.finish_assignment(assignment, "done", at=now)
         return ranking, True
 
 

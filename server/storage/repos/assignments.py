@@ -137,7 +137,7 @@ class Assignments(UnitOfWork):
 
     def finish_assignment(
         self,
-        assignment_id: int,
+        assignment: int | records.Assignment,
         status: Literal["done", "skipped"],
         *,
         at: datetime,
@@ -146,9 +146,11 @@ class Assignments(UnitOfWork):
     ) -> records.Assignment:
         """Close a pending assignment: ranked (`done`) or skipped with a reason (its slot goes back to the queue).
 
-        Audited as the flush hook audits a change: the columns whose values changed, before and after.
+        `assignment` is its id, or its record as read (locked) earlier in this transaction, which saves reading
+        it again. Audited as the flush hook audits a change: the columns whose values changed, before and after.
         """
-        old = self.assignment(assignment_id)
+        old = self.assignment(assignment) if isinstance(assignment, int) else assignment
+        assignment_id = old.id
         changes: dict[str, Any] = {"status": status, "completed_at": at}
         if status == "skipped":
             changes |= {"skip_reason": reason, "skip_note": note}
