@@ -102,3 +102,6 @@ def remove_member(project_id: Id, name: str, user: CurrentUser, store: StoreDep)
             raise NotFound(f"annotator {name!r} not found")
         _grantable(repo, user, project_id, member.role)
         repo.remove_member(project_id, annotator.id)
+
+
+

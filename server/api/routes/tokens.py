@@ -68,7 +68,9 @@ def revoke(name: str, user: CurrentUser, store: StoreDep) -> None:
         repo.revoke_token(_target(repo, user, name).id)
 
 
-@router.put("/annotators/{name}/token/expiry", response_model=TokenState, responses=error_responses(401, 404, 409, 422))
+@router.put(
+    "/annotators/{name}/token/expiry", response_model=TokenState, responses=error_responses(401, 404, 409, 422)
+)
 def expire(name: str, body: TokenExpiry, user: CurrentUser, store: StoreDep) -> TokenState:
     """Set when the token stops working (a time in the past: now)."""
     expires = utc(body.expires_at) if body.expires_at else None

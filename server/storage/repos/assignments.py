@@ -174,21 +174,10 @@ class Assignments(UnitOfWork):
         return [(status, reason, version) for status, reason, version in rows]
 
     def assignment_progress(self, project_id: int, annotator_id: int, overlap: int | None = None) -> dict[str, int]:
-        """The reviewer's assignments by status; with `overlap`, also ``open``: :meth:`count_open_pairs`,
-        read in the same statement."""
+        """The reviewer's assignments by status; with `overlap`, also ``open``: the project's non-gold pairs that
+        still need reviewers (an index range count on ``ix_pairs_queue``), read in the same statement."""
         if overlap is None:
             rows = self.session.execute(_PROGRESS.selects[0], {"project": project_id, "annotator": annotator_id})
             return {status: n for status, n in rows}
         found = self.session.execute(_PROGRESS, {"project": project_id, "annotator": annotator_id, "overlap": overlap})
         return {"open": 0} | {status: n for status, n in found}
-
-    def count_open_pairs(self, project_id: int, overlap: int) -> int:
-        """Non-gold pairs that still need reviewers (an index range count on ``ix_pairs_queue``)."""
-        return (
-            self.session.scalar(
-                select(func.count())
-                .select_from(Pair)
-                .where(Pair.project_id == project_id, Pair.is_gold.is_(False), Pair.reviewers < overlap)
-            )
-            or 0
-        )
