@@ -114,7 +114,9 @@ async def test_overall_deadline_cuts_retries_short(fake: FakeServer) -> None:
     error, elapsed = await timed_failure(slow.complete(MESSAGES, Answer, PARAMS))
     assert error.kind == "timeout"
     assert elapsed < 1.0 + SLACK_S
-    assert 2 <= fake.requests[served] <= 3  # 0.4 + 0.05 + 0.4 + 0.1 + (what is left of 1.0)
+    assert 2 <= error.attempts <= 3  # 0.4 + 0.05 + 0.4 + 0.1 + (what is left of 1.0)
+    # the server may not even have read a request the client gave up on (both cores busy: it counted 0 once)
+    assert fake.requests[served] <= error.attempts
 
 
 async def test_per_call_timeout_overrides_backend_timeout(fake: FakeServer) -> None:
