@@ -99,7 +99,8 @@ Caller = Person | Callable[[Repository], Person]
 """Who answers: a person, or how to sign them in inside the write (:meth:`server.api.deps.SignIn.person`)."""
 
 
-def _signed_in(repo: Repository, caller: Caller) -> Person:
+def signed_in(repo: Repository, caller: Caller) -> Person:
+    """The caller as a person, named as the transaction's actor."""
     person = caller if isinstance(caller, Person) else caller(repo)
     repo.act_as(person)
     return person
@@ -246,7 +247,7 @@ def _submit_once(
 ) -> tuple[Ranking, bool]:
     with store.write() as session:
         repo = Repository(session)
-        annotator = _signed_in(repo, caller)
+        annotator = signed_in(repo, caller)
         assignment = repo.lock_assignment(assignment_id)  # answers to one assignment queue here, retries included
         if authorize:
             authorize(annotator, repo.project_access(assignment.project_id, annotator.id))

@@ -36,6 +36,7 @@ from server.review import (
     assisted_hint,
     disputes,
     review_settings,
+    signed_in,
     skip_assignment,
     submit_ranking,
 )
@@ -190,8 +191,7 @@ def _next_item(project_id: int, sign_in: SignIn, store: Store) -> Queue:
     seen: dict[str, Any] = {}
     with signing_in(sign_in), store.write() as session:
         repo = Repository(session)
-        user = sign_in.person(repo)
-        repo.act_as(user)
+        user = signed_in(repo, sign_in.person)
 
         def authorize(user: Person, access: Access) -> None:
             seen["settings"] = review_settings(check_access(user, access, "reviewer").settings)

@@ -33,7 +33,7 @@ _ACCESS = (
     .select_from(_PR.outerjoin(_M, _MEMBER))
     .where(_PR.c.id == bindparam("project"))
 )
-# FOR NO KEY UPDATE OF projects: see `lock_project`; the membership row and the routing check are not locked.
+# FOR NO KEY UPDATE OF projects (see `project_access`); the membership row and the routing check are not locked.
 _ACCESS_LOCKED = _ACCESS.with_for_update(key_share=True, of=_PR)
 
 
@@ -95,7 +95,14 @@ class Projects(UnitOfWork):
         return access.project, access.role
 
     def project_access(self, project_id: int, annotator_id: int, *, lock: bool = False) -> Access:
-        """:class:`Access` to a project; `lock` also locks the project row as :meth:`lock_project` does."""
+        """:class:`Access` to a project. `lock` serialises assignment-making per project: a row lock on
+        PostgreSQL (SQLite's IMMEDIATE write transaction already holds the database's one write lock).
+
+        FOR NO KEY UPDATE: it excludes every other assignment-maker (and a settings change) like FOR UPDATE,
+        but not the FOR KEY SHARE that each insert referencing the project takes for its foreign key, so
+        rankings and skips in other processes are stored while a queue decision is being made. Under READ
+        COMMITTED each statement after the lock sees what the previous holder committed.
+        """
         found = self.session.execute(
             _ACCESS_LOCKED if lock else _ACCESS, {"project": project_id, "annotator": annotator_id}
         ).first()
@@ -184,21 +191,6 @@ class Projects(UnitOfWork):
             "failed_verdicts": failed,
             "annotators": len(self.members(project_id)),
         }
-
-    def lock_project(self, project_id: int) -> records.Project:
-        """Serialise assignment-making per project: a row lock on PostgreSQL; SQLite's IMMEDIATE write
-        transaction already holds the database's one write lock.
-
-        FOR NO KEY UPDATE: it excludes every other assignment-maker (and a settings change) like FOR UPDATE,
-        but not the FOR KEY SHARE that each insert referencing the project takes for its foreign key, so
-        rankings and skips in other processes are stored while a queue decision is being made. Under READ
-        COMMITTED each statement after the lock sees what the previous holder committed.
-        """
-        query = select(Project).where(Project.id == project_id).with_for_update(key_share=True)
-        project = self.session.scalar(query)
-        if project is None:
-            raise NotFound(f"project {project_id} not found")
-        return records.Project.of(project)
 
     def update_project_settings(self, project: records.Project, changes: dict[str, Any]) -> records.Project:
         """Merge `changes` into the project's settings (top-level keys replace theirs)."""
