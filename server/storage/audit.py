@@ -162,20 +162,21 @@ def _row(
 
 
 def written(
-    session: Session, table: str, change: str, row: Any, *, before: dict[str, Any] | None = None
+    session: Session, table: str, row: Any, changed: dict[str, tuple[Any, Any]] | None = None
 ) -> dict[str, Any]:
-    """The event the flush hook would write for a row a Core statement wrote (`row`: its values after).
-
-    A create records the rule's columns of `row`; an update names the columns it changed in `before` (their
-    old values) and records their new values from `row`.
+    """The event the flush hook would write for a row a Core statement wrote: a create (the rule's columns
+    of `row`, the row as stored), or with `changed` an update (column -> (old value, value written), the
+    values as the hook sees them on the object, not as the database hands them back).
     """
     rule = AUDITED[table]
-    if change == "create":
-        after: dict[str, Any] | None = {name: _json(getattr(row, name)) for name in rule.created}
+    if changed is None:
+        action, before = rule.action("create"), None
+        after = {name: _json(getattr(row, name)) for name in rule.created}
     else:
-        before = {name: _json(value) for name, value in (before or {}).items()}
-        after = {name: _json(getattr(row, name)) for name in before}
-    return _row(session, rule.action(change), table, str(row.id), getattr(row, "project_id", None), before, after)
+        action = rule.action("update")
+        before = {name: _json(old) for name, (old, _) in changed.items()}
+        after = {name: _json(new) for name, (_, new) in changed.items()}
+    return _row(session, action, table, str(row.id), getattr(row, "project_id", None), before, after)
 
 
 def append_events(session: Session, rows: list[dict[str, Any]]) -> None:

@@ -45,3 +45,24 @@ def test_heavy_routes_are_limited_per_token_and_resamples_bounded(store: Store, 
         codes = [client.get(url, headers={"Authorization": f"Bearer {viewer}"}).status_code for _ in range(6)]
         assert codes[:2] == [200, 200] and codes[-1] == 429  # the 422 above counted too: 3 per minute
         assert client.get(url, headers={"Authorization": f"Bearer {admin}"}).status_code == 200  # another token
+
+
+def test_wrong_tokens_on_the_review_turn_count_and_write_nothing(store: Store, home: Path) -> None:
+    """The review routes sign in inside their write transaction: a wrong token there is counted against
+    the same budget once that transaction has ended (401 × 5, then 429) and leaves no row behind."""
+    client, admin, _, pid = _app(store, home)
+    with store.read() as session:
+        written_before = len(Repository(session).audit_events(limit=10_000))
+    with client:
+        wrong = [{"Authorization": f"Bearer rbk_wrong{i}"} for i in range(8)]
+        codes = [
+            client.post(f"/projects/{pid}/assignments/next", headers=h).status_code if i % 2 else
+            client.post("/assignments/1/ranking", json={"outcome": "a"},
+                        headers=h | {"Idempotency-Key": f"key-{i:04d}"}).status_code
+            for i, h in enumerate(wrong)
+        ]  # fmt: skip
+        assert codes == [401] * 5 + [429] * 3
+        assert client.post(f"/projects/{pid}/assignments/next", headers={"Authorization": f"Bearer {admin}"}
+                           ).status_code == 429  # fmt: skip
+    with store.read() as session:
+        assert len(Repository(session).audit_events(limit=10_000)) == written_before

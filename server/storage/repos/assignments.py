@@ -118,7 +118,7 @@ class Assignments(UnitOfWork):
              "swapped": swapped, "is_gold": is_gold, "rubric_version_id": rubric_version_id},
         ).one()  # fmt: skip
         self._count_reviewer(pair_id, +1)
-        append_events(self.session, [written(self.session, "assignments", "create", row)])
+        append_events(self.session, [written(self.session, "assignments", row)])
         return records.Assignment.of(row)
 
     def _count_reviewer(self, pair_id: int, change: int) -> None:
@@ -159,9 +159,9 @@ class Assignments(UnitOfWork):
         params = {"assignment": assignment_id, "new_status": status, "at": at, "reason": reason, "note": note}
         row = self.session.execute(_SKIPPED if status == "skipped" else _DONE, params).one()
         self._forget(Assignment, assignment_id)
-        before = {name: getattr(old, name) for name in changes if getattr(old, name) != getattr(row, name)}
-        if before:
-            append_events(self.session, [written(self.session, "assignments", "update", row, before=before)])
+        changed = {name: (getattr(old, name), new) for name, new in changes.items() if getattr(old, name) != new}
+        if changed:
+            append_events(self.session, [written(self.session, "assignments", row, changed)])
         return records.Assignment.of(row)
 
     def assignment_reasons(self, project_id: int) -> list[tuple[str, str | None, int | None]]:

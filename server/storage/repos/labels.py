@@ -32,7 +32,6 @@ from server.storage.tables import (
 )
 
 _R = Ranking.__table__
-_BY_KEY = select(_R).where(_R.c.idempotency_key == bindparam("key"))
 _FOR = select(_R).where(_R.c.pair_id == bindparam("pair"), _R.c.annotator_id == bindparam("annotator"))
 _ANSWERS = select(_R).where(
     or_(
@@ -210,9 +209,6 @@ class Labels(UnitOfWork):
         )
         return [(judge, version, newest) for judge, version, newest in rows]
 
-    def ranking_by_key(self, key: str) -> records.Ranking | None:
-        return records.Ranking.of_optional(self.session.execute(_BY_KEY, {"key": key}).first())
-
     def ranking_for(self, pair_id: int, annotator_id: int) -> records.Ranking | None:
         row = self.session.execute(_FOR, {"pair": pair_id, "annotator": annotator_id}).first()
         return records.Ranking.of_optional(row)
@@ -228,7 +224,7 @@ class Labels(UnitOfWork):
     def add_review_ranking(self, **values: Any) -> records.Ranking:
         """Store a reviewer's ranking (the columns of `rankings` by name) and its audit event; the stored row."""
         row = self.session.execute(_ADD_RANKING, {"criteria": {}, "source": "review"} | values).one()
-        append_events(self.session, [written(self.session, "rankings", "create", row)])
+        append_events(self.session, [written(self.session, "rankings", row)])
         return records.Ranking.of(row)
 
     def rankings(self, project_id: int) -> list[records.Ranking]:
